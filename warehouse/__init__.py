@@ -1,0 +1,1 @@
+"""Storage, landing and loading: everything below the dbt project."""

@@ -1,0 +1,1 @@
+"""One adapter per warehouse engine; DuckDB is the embedded default."""
