@@ -43,7 +43,8 @@ def land_bytes(
 ) -> LandingResult:
     """Land one file's bytes; landing the same bytes again is a no-op that says so."""
     get_dataset(dataset)
-    validate_key(f"{vendor}/{dataset}/{name}")
+    for part in (vendor, dataset, name):
+        validate_key(part)
     digest = hashlib.sha256(data).hexdigest()
     existing = find_entry(store, vendor, dataset, digest)
     if existing is not None:

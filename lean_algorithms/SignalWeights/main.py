@@ -1,0 +1,156 @@
+"""SignalWeights: trade one strategy's exported signal_weights with LEAN's Algorithm Framework."""
+
+# LEAN projects import their API with `from AlgorithmImports import *`:
+# ruff: noqa: F403, F405
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from AlgorithmImports import *
+from signal_data import (
+    SignalWeightData,
+    UniverseEntry,
+    default_account_currency,
+    load_universe,
+)
+
+RESOLUTIONS = {
+    "minute": Resolution.MINUTE,
+    "hour": Resolution.HOUR,
+    "daily": Resolution.DAILY,
+}
+
+
+class SignalWeightsAlgorithm(QCAlgorithm):
+    """Signal rows -> insights weighted |signal| -> InsightWeighting targets -> market orders."""
+
+    def initialize(self) -> None:
+        """Wire parameters, subscriptions and the framework models; no signal logic here."""
+        strategy_id = self.get_parameter("strategy_id", "")
+        SignalWeightData.configure(strategy_id)
+        universe = load_universe(self, strategy_id)
+        if not universe:
+            raise ValueError(f"strategy {strategy_id!r}: universe.csv lists no symbols")
+
+        self.set_time_zone(TimeZones.UTC)
+        self.set_start_date(self._date_parameter("start_date", _first_signal_date(universe)))
+        self.set_end_date(self._date_parameter("end_date", _last_signal_date(universe)))
+        if all(entry.market == Market.BINANCE for entry in universe):
+            # Signals go short as well as long, which a Binance cash account cannot do.
+            self.set_brokerage_model(BrokerageName.BINANCE, AccountType.MARGIN)
+        currency = self.get_parameter("account_currency", "") or default_account_currency(universe)
+        self.set_account_currency(currency)
+        self.set_cash(self.get_parameter("cash", 100_000.0))
+
+        resolution = self._resolution_parameter("resolution", "minute")
+        for entry in universe:
+            traded = self._add_traded_security(entry, resolution)
+            # Signal files hold UTC times; the data time zone makes LEAN read them as such.
+            self.add_data(SignalWeightData, traded, resolution, TimeZones.UTC)
+
+        insight_period = timedelta(minutes=self.get_parameter("insight_period_minutes", 2880))
+        self.set_alpha(SignalWeightAlphaModel(insight_period))
+        self.set_portfolio_construction(
+            InsightWeightingPortfolioConstructionModel(Resolution.DAILY, PortfolioBias.LONG_SHORT)
+        )
+        self.set_execution(ImmediateExecutionModel())
+        self.add_risk_management(
+            MaximumDrawdownPercentPortfolio(self.get_parameter("max_drawdown", 0.2), True)
+        )
+
+    def _add_traded_security(self, entry: UniverseEntry, resolution: Resolution) -> Symbol:
+        """Subscribe the traded security named by one universe.csv row."""
+        if entry.security_type == "crypto":
+            return self.add_crypto(entry.symbol, resolution, entry.market).symbol
+        return self.add_equity(entry.symbol, resolution, entry.market).symbol
+
+    def _resolution_parameter(self, name: str, default: str) -> Resolution:
+        """A resolution parameter: minute, hour or daily."""
+        text = self.get_parameter(name, default)
+        if text not in RESOLUTIONS:
+            raise ValueError(f"parameter {name!r}: {text!r} is not one of {sorted(RESOLUTIONS)}")
+        return RESOLUTIONS[text]
+
+    def _date_parameter(self, name: str, default: date) -> date:
+        """A `YYYY-MM-DD` parameter, or `default` when it is not set."""
+        text = self.get_parameter(name, "")
+        if not text:
+            return default
+        try:
+            return datetime.strptime(text, "%Y-%m-%d").date()
+        except ValueError:
+            raise ValueError(f"parameter {name!r}: {text!r} is not a YYYY-MM-DD date") from None
+
+
+def _first_signal_date(universe: list[UniverseEntry]) -> date:
+    """The UTC date of the strategy's first signal."""
+    return min(entry.first_signal_timestamp for entry in universe).date()
+
+
+def _last_signal_date(universe: list[UniverseEntry]) -> date:
+    """The UTC date of the strategy's last signal."""
+    return max(entry.last_signal_timestamp for entry in universe).date()
+
+
+class SignalWeightAlphaModel(AlphaModel):
+    """Emits one price insight per signal row, weighted |signal|, for the traded security."""
+
+    def __init__(self, insight_period: timedelta) -> None:
+        """Insights expire after `insight_period` unless a newer row replaces them."""
+        self.insight_period = insight_period
+        self.symbol_data_by_symbol: dict[Symbol, SymbolData] = {}
+        self.name = "SignalWeightAlphaModel"
+
+    def update(self, algorithm: QCAlgorithm, data: Slice) -> list[Insight]:
+        """Turn the signal rows that became available in this slice into insights."""
+        insights = []
+        for signal_symbol, row in data.get(SignalWeightData).items():
+            symbol_data = self.symbol_data_by_symbol.get(signal_symbol.underlying)
+            if symbol_data is None:
+                continue
+            insight = symbol_data.insight_for(row, self.insight_period)
+            if insight is not None:
+                insights.append(insight)
+        return insights
+
+    def on_securities_changed(self, algorithm: QCAlgorithm, changes: SecurityChanges) -> None:
+        """Track added traded securities; cancel the insights of removed ones."""
+        for security in changes.added_securities:
+            if security.type == SecurityType.BASE:
+                continue  # the signal subscriptions themselves
+            if security.symbol not in self.symbol_data_by_symbol:
+                self.symbol_data_by_symbol[security.symbol] = SymbolData(security.symbol)
+        for security in changes.removed_securities:
+            symbol_data = self.symbol_data_by_symbol.pop(security.symbol, None)
+            if symbol_data is not None:
+                symbol_data.dispose(algorithm)
+
+
+class SymbolData:
+    """Per traded symbol: the last signal acted on."""
+
+    def __init__(self, symbol: Symbol) -> None:
+        """Start with no signal seen."""
+        self.symbol = symbol
+        self.last_signal: float | None = None
+        self.last_signal_time: datetime | None = None
+
+    def insight_for(self, row: SignalWeightData, period: timedelta) -> Insight | None:
+        """The insight for one row: direction from the sign, weight |signal|; None if stale."""
+        if self.last_signal_time is not None and row.end_time < self.last_signal_time:
+            return None
+        signal = float(row.value)
+        self.last_signal, self.last_signal_time = signal, row.end_time
+        if signal > 0:
+            direction = InsightDirection.UP
+        elif signal < 0:
+            direction = InsightDirection.DOWN
+        else:
+            direction = InsightDirection.FLAT
+        tag = f"{row['strategy_id']} bar {row.time:%Y-%m-%d %H:%M:%S}"
+        return Insight.price(self.symbol, period, direction, weight=abs(signal), tag=tag)
+
+    def dispose(self, algorithm: QCAlgorithm) -> None:
+        """Cancel this symbol's active insights so the portfolio model flattens it."""
+        algorithm.insights.cancel([self.symbol])

@@ -1,0 +1,1 @@
+"""Dagster definitions, the `signalyard` command line and the point-in-time replay harness."""

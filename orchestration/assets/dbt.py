@@ -1,0 +1,67 @@
+"""dbt models as assets, in three stages around the Python assets they feed and read."""
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from dagster import AssetExecutionContext, AssetKey
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+
+from orchestration.dbt_manifest import ensure_manifest
+from orchestration.resources import WarehouseResource
+
+MANIFEST = ensure_manifest()
+# Python assets sit between the stages: UDF features read the prepared bars and
+# dbt reads them back; backtests read the joined features and dbt models their results.
+PYTHON_FED = "source:features+ source:backtests+"
+
+
+class SignalyardTranslator(DagsterDbtTranslator):
+    """Models keyed `<schema>/<model>` and grouped by folder; sources keep their meta keys."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        """`<schema>/<name>` for models; sources use `meta.dagster.asset_key`."""
+        if dbt_resource_props["resource_type"] == "model":
+            return AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        """The model's folder: staging, intermediate, marts or signals."""
+        return dbt_resource_props.get("schema")
+
+
+TRANSLATOR = SignalyardTranslator()
+
+
+def _build(
+    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+) -> Iterator[Any]:
+    args = ["build", "--vars", warehouse.dbt_vars()]
+    invocation = dbt.cli(args, context=context, target_path=warehouse.dbt_target_path())
+    yield from invocation.stream()
+
+
+@dbt_assets(manifest=MANIFEST, exclude=PYTHON_FED, dagster_dbt_translator=TRANSLATOR,
+            name="dbt_bars")
+def dbt_bars(
+    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+) -> Iterator[Any]:
+    """Staging and bar models: typed, deduplicated, resampled, SQL features."""
+    yield from _build(context, dbt, warehouse)
+
+
+@dbt_assets(manifest=MANIFEST, select="source:features+", exclude="source:backtests+",
+            dagster_dbt_translator=TRANSLATOR, name="dbt_features")
+def dbt_features(
+    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+) -> Iterator[Any]:
+    """UDF features joined with the SQL features and alternative data."""
+    yield from _build(context, dbt, warehouse)
+
+
+@dbt_assets(manifest=MANIFEST, select="source:backtests+", dagster_dbt_translator=TRANSLATOR,
+            name="dbt_results")
+def dbt_results(
+    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+) -> Iterator[Any]:
+    """Trades, statistics, point-in-time selections and the signal tables."""
+    yield from _build(context, dbt, warehouse)

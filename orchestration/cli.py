@@ -1,0 +1,95 @@
+"""The `signalyard` command line (a contract: see DESIGN.md, "Command line")."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from warehouse.settings import Settings
+
+SUPPORTED_TARGETS = ("duckdb",)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="signalyard", description="A point-in-time signal warehouse for systematic trading."
+    )
+    parser.add_argument("--home", help="working folder (env SIGNALYARD_HOME, default ./.signalyard)")
+    parser.add_argument("--lake", help="lake URL: a local path (env SIGNALYARD_LAKE)")
+    parser.add_argument("--target", help="engine / dbt target (env SIGNALYARD_TARGET, default duckdb)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="run the whole graph on the bundled sample data")
+    demo.add_argument("--replays", type=int, default=3, help="replay checks to run (default 3)")
+    demo.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    land = commands.add_parser("land", help="land a file or folder into the lake's raw/")
+    land.add_argument("path", type=Path)
+    land.add_argument("--vendor", required=True)
+    land.add_argument("--dataset", required=True)
+    land.add_argument("--json", action="store_true")
+
+    load = commands.add_parser("load", help="load new landed files into the warehouse")
+    load.add_argument("--json", action="store_true")
+
+    status = commands.add_parser("status", help="what landed, loaded, was quarantined, and built")
+    status.add_argument("--json", action="store_true")
+
+    build = commands.add_parser("build", help="materialize the asset graph on the landed data")
+    build.add_argument("--select", help="Dagster asset selection, e.g. 'group:marts'")
+    build.add_argument("--as-of", help="point-in-time cut-off for dbt (default: now)")
+    build.add_argument("--json", action="store_true")
+
+    replay = commands.add_parser("replay", help="check the point-in-time replay property")
+    replay.add_argument("--as-of", action="append", required=True,
+                        help="cut-off (ISO timestamp, UTC); repeat for several")
+    replay.add_argument("--json", action="store_true")
+
+    grid = commands.add_parser("grid", help="backtest the strategy library on every symbol")
+    grid.add_argument("--take-profit", type=float, help="override the strategies' take-profit")
+    grid.add_argument("--min-trades", type=int, help="override the filter's minimum trades")
+    grid.add_argument("--min-sharpe", type=float, help="override the filter's minimum Sharpe")
+    grid.add_argument("--json", action="store_true")
+
+    export = commands.add_parser("export", help="export signal tables")
+    export.add_argument("kind", choices=["lean"])
+    export.add_argument("--out", type=Path, required=True, help="workspace folder to write")
+    export.add_argument("--json", action="store_true")
+    return parser
+
+
+def _emit(args: argparse.Namespace, payload: dict[str, Any], lines: Sequence[str]) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(payload, indent=2, default=str))
+    else:
+        print("\n".join(lines))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `signalyard` console script; returns the exit code."""
+    args = _parser().parse_args(argv)
+    settings = Settings.from_env(home=args.home, lake=args.lake, target=args.target)
+    if settings.target not in SUPPORTED_TARGETS:
+        print(f"signalyard: target {settings.target!r} is not available in this build; "
+              f"supported: {', '.join(SUPPORTED_TARGETS)}", file=sys.stderr)
+        return 2
+    warnings.filterwarnings("ignore", category=Warning, module="dagster.*")
+    from orchestration import commands
+
+    handler = getattr(commands, f"cmd_{args.command}")
+    try:
+        payload, lines, code = handler(settings, args)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"signalyard {args.command}: {exc}", file=sys.stderr)
+        return 2
+    _emit(args, payload, lines)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,188 @@
+"""One function per `signalyard` command: (JSON payload, human lines, exit code)."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from dagster import AssetKey, AssetSelection
+
+from orchestration.replay import ReplayResult, default_cutoffs, replay_at
+from orchestration.run import materialize_graph
+from orchestration.summary import passing_instances, quarantined_files, table_rows
+from warehouse.engines.duckdb import connect
+from warehouse.landing import land_path
+from warehouse.loading import load_new
+from warehouse.manifest import read_manifest
+from warehouse.object_store import open_store
+from warehouse.settings import Settings
+
+Outcome = tuple[dict[str, Any], list[str], int]
+
+
+def fresh_warehouse(settings: Settings) -> None:
+    """Remove the warehouse file and its dbt artifacts (the lake is kept)."""
+    for path in (settings.duckdb_path, Path(f"{settings.duckdb_path}.wal")):
+        path.unlink(missing_ok=True)
+    shutil.rmtree(Path(f"{settings.duckdb_path}.dbt"), ignore_errors=True)
+
+
+def elapsed(start: float) -> str:
+    """Seconds since `start`, for summaries."""
+    return f"{time.perf_counter() - start:.1f}s"
+
+
+def _replay_lines(result: ReplayResult) -> list[str]:
+    lines = [f"replay as of {result.as_of:%Y-%m-%d %H:%M:%S}: "
+             f"{'identical' if result.equal else 'DIFFERENT'}"]
+    for diff in result.diffs:
+        lines.append(f"  {diff.table}: batch {diff.batch_rows} rows, replay {diff.replay_rows} "
+                     f"rows, only in batch {len(diff.only_in_batch)}, "
+                     f"only in replay {len(diff.only_in_replay)}")
+        for label, frame in (("batch", diff.only_in_batch), ("replay", diff.only_in_replay)):
+            for row in frame.head(5).to_dict("records"):
+                lines.append(f"    only in {label}: {row}")
+    return lines
+
+
+def _replay_payload(result: ReplayResult) -> dict[str, Any]:
+    return {
+        "as_of": result.as_of.isoformat(),
+        "equal": result.equal,
+        "tables": {
+            d.table: {"batch_rows": d.batch_rows, "replay_rows": d.replay_rows,
+                      "only_in_batch": d.only_in_batch.to_dict("records"),
+                      "only_in_replay": d.only_in_replay.to_dict("records")}
+            for d in result.diffs
+        },
+    }
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> Outcome:
+    """Fresh warehouse, whole graph on the sample data, replay checks, summary."""
+    start = time.perf_counter()
+    fresh_warehouse(settings)
+    materialize_graph(settings, land_sample_data=True)
+    built = elapsed(start)
+    replays = [replay_at(settings, t) for t in default_cutoffs(settings, args.replays)] \
+        if args.replays else []
+    with connect(settings.duckdb_path, read_only=True) as conn:
+        rows, passed = table_rows(conn), passing_instances(conn)
+    report = settings.reports_dir / "report.html"
+    lines = [f"signalyard demo: built in {built}, total {elapsed(start)}", "", "rows per table:"]
+    lines += [f"  {name:<52} {count:>10,}" for name, count in rows.items()]
+    lines += ["", f"strategy x symbol cells passing the filter: {len(passed)}"]
+    lines += [f"  {p['strategy_id']:<16} {p['symbol']:<8} trades {p['trades']:>4.0f}  "
+              f"return {p['total_return']:+.2%}  sharpe {p['sharpe']:.2f}" for p in passed]
+    lines += [""] + [line for r in replays for line in _replay_lines(r)]
+    lines += ["", f"warehouse:      {settings.duckdb_path}",
+              f"LEAN workspace: {settings.lean_workspace}", f"report:         {report}"]
+    payload = {"rows": rows, "passed": passed, "warehouse": str(settings.duckdb_path),
+               "lean_workspace": str(settings.lean_workspace), "report": str(report),
+               "replays": [_replay_payload(r) for r in replays]}
+    return payload, lines, 0 if all(r.equal for r in replays) else 1
+
+
+def cmd_land(settings: Settings, args: argparse.Namespace) -> Outcome:
+    """Land a file or folder."""
+    results = land_path(open_store(settings.lake), args.path, vendor=args.vendor,
+                        dataset=args.dataset)
+    lines = [f"{'landed' if r.landed else 'already landed (same content)'}: {r.entry.key}"
+             + (f"  [unreadable: {r.entry.read_error}]" if r.entry.read_error else "")
+             for r in results]
+    landed = sum(r.landed for r in results)
+    lines.append(f"{landed} file(s) landed, {len(results) - landed} already present")
+    payload = {"landed": [r.entry.key for r in results if r.landed],
+               "already_landed": [r.entry.key for r in results if not r.landed]}
+    return payload, lines, 0
+
+
+def cmd_load(settings: Settings, args: argparse.Namespace) -> Outcome:
+    """Load new landed files."""
+    with connect(settings.duckdb_path) as conn:
+        results = load_new(conn, open_store(settings.lake), progress=not args.json)
+    loaded = [r for r in results if r.status == "loaded"]
+    quarantined = [r for r in results if r.status == "quarantined"]
+    lines = [f"loaded {len(loaded)} file(s), {sum(r.rows for r in loaded):,} rows; "
+             f"quarantined {len(quarantined)}"]
+    lines += [f"  quarantined {r.key}: {r.reason}" for r in quarantined]
+    payload = {"loaded": [r.__dict__ for r in loaded],
+               "quarantined": [r.__dict__ for r in quarantined]}
+    return payload, lines, 1 if quarantined else 0
+
+
+def cmd_status(settings: Settings, args: argparse.Namespace) -> Outcome:
+    """Manifest, quarantine and table row counts."""
+    entries = read_manifest(open_store(settings.lake))
+    landed = pd.Series([f"{e.vendor}/{e.dataset}" for e in entries]).value_counts().sort_index()
+    rows: dict[str, int] = {}
+    quarantine: list[dict[str, str]] = []
+    if settings.duckdb_path.exists():
+        with connect(settings.duckdb_path, read_only=True) as conn:
+            rows, quarantine = table_rows(conn), quarantined_files(conn)
+    lines = [f"lake: {settings.lake}", f"landed files: {len(entries)}"]
+    lines += [f"  {name:<40} {count:>6}" for name, count in landed.items()]
+    lines += [f"warehouse: {settings.duckdb_path}", f"quarantined files: {len(quarantine)}"]
+    lines += [f"  {q['key']}: {q['reason']}" for q in quarantine]
+    lines += [f"  {name:<52} {count:>10,}" for name, count in rows.items()]
+    payload = {"lake": settings.lake, "landed": landed.to_dict(), "quarantined": quarantine,
+               "warehouse": str(settings.duckdb_path), "rows": rows}
+    return payload, lines, 0
+
+
+def cmd_build(settings: Settings, args: argparse.Namespace) -> Outcome:
+    """Materialize (a selection of) the graph on what has landed."""
+    start = time.perf_counter()
+    selection = AssetSelection.from_string(args.select) if args.select else None
+    result = materialize_graph(settings, selection=selection, as_of=args.as_of,
+                               land_sample_data=False)
+    keys = sorted(e.asset_key.to_user_string() for e in result.get_asset_materialization_events()
+                  if e.asset_key)
+    lines = [f"materialized {len(keys)} asset(s) in {elapsed(start)}"]
+    lines += [f"  {k}" for k in keys]
+    return {"materialized": keys}, lines, 0
+
+
+def cmd_replay(settings: Settings, args: argparse.Namespace) -> Outcome:
+    """Replay at each cut-off; exit 1 when any differs."""
+    results = [replay_at(settings, pd.Timestamp(t).to_pydatetime()) for t in args.as_of]
+    lines = [line for r in results for line in _replay_lines(r)]
+    payload = {"replays": [_replay_payload(r) for r in results]}
+    return payload, lines, 0 if all(r.equal for r in results) else 1
+
+
+def cmd_grid(settings: Settings, args: argparse.Namespace) -> Outcome:
+    """Backtest the library on every symbol, refresh marts and signals, print statistics."""
+    config = {k: v for k, v in (("take_profit", args.take_profit),
+                                ("min_trades", args.min_trades),
+                                ("min_sharpe", args.min_sharpe)) if v is not None}
+    selection = AssetSelection.keys(AssetKey(["backtests", "trades"])).downstream()
+    selection |= AssetSelection.keys(*[AssetKey(["backtests", t]) for t in
+                                       ("strategy_instances", "stats", "selections")])
+    materialize_graph(settings, selection=selection, land_sample_data=False,
+                      backtest_config=config)
+    with connect(settings.duckdb_path, read_only=True) as conn:
+        stats = conn.execute(
+            "select strategy_id, symbol, trades, win_rate, profit_factor, total_return, sharpe, "
+            "sortino, max_drawdown, passes_filter from marts.fct_backtest_stats order by 1, 2"
+        ).fetchdf()
+    lines = [stats.to_string(index=False, float_format=lambda v: f"{v:.3f}")]
+    return {"stats": stats.to_dict("records")}, lines, 0
+
+
+def cmd_export(settings: Settings, args: argparse.Namespace) -> Outcome:
+    """Export the signal tables to a LEAN CLI workspace."""
+    from signals.lean_export import export_lean_workspace
+
+    with connect(settings.duckdb_path, read_only=True) as conn:
+        weights = conn.execute(
+            "select * from signals.signal_weights order by signal_timestamp, symbol"
+        ).fetchdf()
+    export = export_lean_workspace(weights, args.out)
+    lines = [f"wrote LEAN workspace {export.workspace}: {export.rows_written} signal rows in "
+             f"{len(export.signal_files)} file(s)"]
+    return {"workspace": str(export.workspace), "rows": export.rows_written}, lines, 0

@@ -1,0 +1,38 @@
+"""The Dagster code location: every step of the data flow as an asset, one main job."""
+
+from __future__ import annotations
+
+from dagster import AssetSelection, Definitions, define_asset_job
+
+from orchestration.assets.backtests import backtest_tables
+from orchestration.assets.dbt import dbt_bars, dbt_features, dbt_results
+from orchestration.assets.features import udf_features
+from orchestration.assets.landing import lake_raw_files
+from orchestration.assets.loading import raw_tables
+from orchestration.assets.publishing import backtest_report, lean_workspace
+from orchestration.resources import WarehouseResource, dbt_resource
+from warehouse.settings import Settings
+
+ASSETS = [
+    lake_raw_files,
+    raw_tables,
+    dbt_bars,
+    udf_features,
+    dbt_features,
+    backtest_tables,
+    dbt_results,
+    lean_workspace,
+    backtest_report,
+]
+
+main_job = define_asset_job(
+    "main", selection=AssetSelection.all(), description="Land, load, build, backtest, publish."
+)
+
+
+def resources_for(settings: Settings, as_of: str | None = None) -> dict[str, object]:
+    """The resources for one warehouse (the batch one, or a replay scratch)."""
+    return {"warehouse": WarehouseResource.from_settings(settings, as_of), "dbt": dbt_resource()}
+
+
+defs = Definitions(assets=ASSETS, jobs=[main_job], resources=resources_for(Settings.from_env()))

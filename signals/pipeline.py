@@ -1,0 +1,166 @@
+"""Backtest every strategy instance on every symbol in the warehouse and write the results."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from signals.backtest import backtest_signals, bar_returns
+from signals.selection import PerformanceFilter, select_point_in_time
+from signals.stats import periods_per_year_of
+from signals.strategy import Strategy
+from warehouse.columns import AVAILABLE_AT, BACKTESTS_SCHEMA, SYMBOL, TIMEFRAME, TS
+
+FEATURES_TABLE = "intermediate.int_bar_features_joined"
+
+
+@dataclass(frozen=True)
+class BacktestSummary:
+    """Row counts written and the instances that passed the filter on the whole history."""
+
+    trades: int
+    stats: int
+    selections: int
+    passed: tuple[tuple[str, str], ...]
+
+
+def _trade_id(strategy_id: str, symbol: str, signal_time: pd.Timestamp) -> str:
+    key = f"{strategy_id}|{symbol}|{signal_time.isoformat()}"
+    return hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+def _partition(conn: duckdb.DuckDBPyConnection, table: str, symbol: str, timeframe: str) -> pd.DataFrame:
+    frame = conn.execute(
+        f"select * from {table} where {SYMBOL} = ? and {TIMEFRAME} = ? order by {TS}",
+        [symbol, timeframe],
+    ).fetchdf()
+    return frame.set_index(pd.DatetimeIndex(frame[TS]))
+
+
+def backtest_partition(
+    strategy: Strategy, bars: pd.DataFrame, performance_filter: PerformanceFilter
+) -> tuple[pd.DataFrame, dict[str, float], pd.DataFrame]:
+    """Trades, whole-history stats and point-in-time selections for one symbol's bars."""
+    entries, exits = strategy.entry.evaluate(bars), strategy.exit.evaluate(bars)
+    ppy = periods_per_year_of(bars.index)
+    trades, stats = backtest_signals(
+        bars, entries, exits, stoploss=strategy.stoploss, take_profit=strategy.take_profit,
+        fees=strategy.fees, slippage=strategy.slippage, direction=strategy.direction,
+        periods_per_year=ppy,
+    )
+    sign = 1 if strategy.direction == "long" else -1
+    returns = bar_returns(trades, bars["close"].to_numpy("float64"), sign, strategy.fees,
+                          strategy.slippage)
+    selections = select_point_in_time(
+        bars[AVAILABLE_AT], returns, trades, bars.index, performance_filter, ppy
+    )
+    return trades, stats, selections
+
+
+def _trade_rows(trades: pd.DataFrame, bars: pd.DataFrame, strategy_id: str, symbol: str) -> pd.DataFrame:
+    available = bars[AVAILABLE_AT].to_numpy()
+    close = bars["close"].to_numpy()
+
+    def pick(values: np.ndarray, positions: pd.Series) -> list:
+        return [None if pd.isna(p) else values[int(p)] for p in positions]
+
+    return pd.DataFrame(
+        {
+            "trade_id": [_trade_id(strategy_id, symbol, t) for t in trades["entry_signal_time"]],
+            "strategy_id": strategy_id,
+            "symbol": symbol,
+            "entry_signal_ts": trades["entry_signal_time"],
+            "entry_signal_available_at": pick(available, trades["entry_signal_index"]),
+            "entry_signal_close": pick(close, trades["entry_signal_index"]),
+            "entry_at": trades["entry_time"],
+            "entry_price": trades["entry_price"],
+            "exit_signal_ts": trades["exit_signal_time"],
+            "exit_signal_available_at": pick(available, trades["exit_signal_index"]),
+            "exit_at": trades["exit_time"],
+            "exit_price": trades["exit_price"],
+            "exit_reason": trades["reason"],
+            "trade_return": trades["return"],
+            "bars_held": trades["bars_held"],
+        }
+    )
+
+
+def _instance_rows(strategies: Sequence[Strategy]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "strategy_id": s.instance_id(tf),
+                "strategy_name": s.id,
+                "timeframe": tf,
+                "direction": s.direction,
+                "entry_condition": s.entry.text,
+                "exit_condition": s.exit.text,
+                "stoploss": s.stoploss,
+                "take_profit": s.take_profit,
+                "position_weight": s.position_weight,
+                "fees": s.fees,
+                "slippage": s.slippage,
+            }
+            for s in strategies
+            for tf in s.timeframes
+        ]
+    )
+
+
+def _write(conn: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> None:
+    """Replace `backtests.<name>` with `frame` (rerunnable: never appends)."""
+    conn.execute(f"create schema if not exists {BACKTESTS_SCHEMA}")
+    conn.register("_frame", frame)
+    conn.execute(f"create or replace table {BACKTESTS_SCHEMA}.{name} as select * from _frame")
+    conn.unregister("_frame")
+
+
+def run_backtests(
+    conn: duckdb.DuckDBPyConnection,
+    strategies: Sequence[Strategy],
+    performance_filter: PerformanceFilter,
+    *,
+    features_table: str = FEATURES_TABLE,
+) -> BacktestSummary:
+    """Backtest each strategy x timeframe x symbol; write trades, stats and selections."""
+    columns = [r[0] for r in conn.execute(f"describe {features_table}").fetchall()]
+    for strategy in strategies:
+        strategy.entry.check_columns(columns)
+        strategy.exit.check_columns(columns)
+    trade_frames, stat_rows, selection_frames = [], [], []
+    for strategy in strategies:
+        for timeframe in strategy.timeframes:
+            strategy_id = strategy.instance_id(timeframe)
+            symbols = [
+                r[0]
+                for r in conn.execute(
+                    f"select distinct {SYMBOL} from {features_table} where {TIMEFRAME} = ? "
+                    f"order by 1",
+                    [timeframe],
+                ).fetchall()
+            ]
+            for symbol in symbols:
+                bars = _partition(conn, features_table, symbol, timeframe)
+                trades, stats, selections = backtest_partition(strategy, bars, performance_filter)
+                trade_frames.append(_trade_rows(trades, bars, strategy_id, symbol))
+                stat_rows.append(
+                    {"strategy_id": strategy_id, "symbol": symbol, **stats,
+                     "passes_filter": performance_filter.passes(stats)}
+                )
+                selection_frames.append(selections.assign(strategy_id=strategy_id, symbol=symbol))
+    trades_all = pd.concat(trade_frames, ignore_index=True) if trade_frames else pd.DataFrame()
+    stats_all = pd.DataFrame(stat_rows)
+    selections_all = pd.concat(selection_frames, ignore_index=True)
+    _write(conn, "strategy_instances", _instance_rows(strategies))
+    _write(conn, "trades", trades_all)
+    _write(conn, "stats", stats_all)
+    _write(conn, "selections", selections_all)
+    passed = tuple(
+        (r["strategy_id"], r["symbol"]) for r in stat_rows if r["passes_filter"]
+    )
+    return BacktestSummary(len(trades_all), len(stats_all), len(selections_all), passed)
