@@ -19,13 +19,22 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="signalyard", description="A point-in-time signal warehouse for systematic trading."
     )
-    parser.add_argument("--home", help="working folder (env SIGNALYARD_HOME, default ./.signalyard)")
+    parser.add_argument(
+        "--home", help="working folder (env SIGNALYARD_HOME, default ./.signalyard)"
+    )
     parser.add_argument("--lake", help="lake URL: a local path (env SIGNALYARD_LAKE)")
-    parser.add_argument("--target", help="engine / dbt target (env SIGNALYARD_TARGET, default duckdb)")
+    parser.add_argument(
+        "--target", help="engine / dbt target (env SIGNALYARD_TARGET, default duckdb)"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = commands.add_parser("demo", help="run the whole graph on the bundled sample data")
-    demo.add_argument("--replays", type=int, default=3, help="replay checks to run (default 3)")
+    demo.add_argument(
+        "--replays",
+        type=int,
+        default=1,
+        help="point-in-time replay checks to run at the end (default 1)",
+    )
     demo.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     land = commands.add_parser("land", help="land a file or folder into the lake's raw/")
@@ -46,8 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--json", action="store_true")
 
     replay = commands.add_parser("replay", help="check the point-in-time replay property")
-    replay.add_argument("--as-of", action="append", required=True,
-                        help="cut-off (ISO timestamp, UTC); repeat for several")
+    replay.add_argument(
+        "--as-of",
+        action="append",
+        required=True,
+        help="cut-off (ISO timestamp, UTC); repeat for several",
+    )
     replay.add_argument("--json", action="store_true")
 
     grid = commands.add_parser("grid", help="backtest the strategy library on every symbol")
@@ -75,8 +88,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = Settings.from_env(home=args.home, lake=args.lake, target=args.target)
     if settings.target not in SUPPORTED_TARGETS:
-        print(f"signalyard: target {settings.target!r} is not available in this build; "
-              f"supported: {', '.join(SUPPORTED_TARGETS)}", file=sys.stderr)
+        print(
+            f"signalyard: target {settings.target!r} is not available in this build; "
+            f"supported: {', '.join(SUPPORTED_TARGETS)}",
+            file=sys.stderr,
+        )
         return 2
     warnings.filterwarnings("ignore", category=Warning, module="dagster.*")
     from orchestration import commands

@@ -37,12 +37,16 @@ def elapsed(start: float) -> str:
 
 
 def _replay_lines(result: ReplayResult) -> list[str]:
-    lines = [f"replay as of {result.as_of:%Y-%m-%d %H:%M:%S}: "
-             f"{'identical' if result.equal else 'DIFFERENT'}"]
+    lines = [
+        f"replay as of {result.as_of:%Y-%m-%d %H:%M:%S}: "
+        f"{'identical' if result.equal else 'DIFFERENT'}"
+    ]
     for diff in result.diffs:
-        lines.append(f"  {diff.table}: batch {diff.batch_rows} rows, replay {diff.replay_rows} "
-                     f"rows, only in batch {len(diff.only_in_batch)}, "
-                     f"only in replay {len(diff.only_in_replay)}")
+        lines.append(
+            f"  {diff.table}: batch {diff.batch_rows} rows, replay {diff.replay_rows} "
+            f"rows, only in batch {len(diff.only_in_batch)}, "
+            f"only in replay {len(diff.only_in_replay)}"
+        )
         for label, frame in (("batch", diff.only_in_batch), ("replay", diff.only_in_replay)):
             for row in frame.head(5).to_dict("records"):
                 lines.append(f"    only in {label}: {row}")
@@ -54,9 +58,12 @@ def _replay_payload(result: ReplayResult) -> dict[str, Any]:
         "as_of": result.as_of.isoformat(),
         "equal": result.equal,
         "tables": {
-            d.table: {"batch_rows": d.batch_rows, "replay_rows": d.replay_rows,
-                      "only_in_batch": d.only_in_batch.to_dict("records"),
-                      "only_in_replay": d.only_in_replay.to_dict("records")}
+            d.table: {
+                "batch_rows": d.batch_rows,
+                "replay_rows": d.replay_rows,
+                "only_in_batch": d.only_in_batch.to_dict("records"),
+                "only_in_replay": d.only_in_replay.to_dict("records"),
+            }
             for d in result.diffs
         },
     }
@@ -68,36 +75,56 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> Outcome:
     fresh_warehouse(settings)
     materialize_graph(settings, land_sample_data=True)
     built = elapsed(start)
-    replays = [replay_at(settings, t) for t in default_cutoffs(settings, args.replays)] \
-        if args.replays else []
+    replays = (
+        [replay_at(settings, t) for t in default_cutoffs(settings, args.replays)]
+        if args.replays
+        else []
+    )
     with connect(settings.duckdb_path, read_only=True) as conn:
         rows, passed = table_rows(conn), passing_instances(conn)
     report = settings.reports_dir / "report.html"
     lines = [f"signalyard demo: built in {built}, total {elapsed(start)}", "", "rows per table:"]
     lines += [f"  {name:<52} {count:>10,}" for name, count in rows.items()]
     lines += ["", f"strategy x symbol cells passing the filter: {len(passed)}"]
-    lines += [f"  {p['strategy_id']:<16} {p['symbol']:<8} trades {p['trades']:>4.0f}  "
-              f"return {p['total_return']:+.2%}  sharpe {p['sharpe']:.2f}" for p in passed]
+    lines += [
+        f"  {p['strategy_id']:<16} {p['symbol']:<8} trades {p['trades']:>4.0f}  "
+        f"return {p['total_return']:+.2%}  sharpe {p['sharpe']:.2f}"
+        for p in passed
+    ]
     lines += [""] + [line for r in replays for line in _replay_lines(r)]
-    lines += ["", f"warehouse:      {settings.duckdb_path}",
-              f"LEAN workspace: {settings.lean_workspace}", f"report:         {report}"]
-    payload = {"rows": rows, "passed": passed, "warehouse": str(settings.duckdb_path),
-               "lean_workspace": str(settings.lean_workspace), "report": str(report),
-               "replays": [_replay_payload(r) for r in replays]}
+    lines += [
+        "",
+        f"warehouse:      {settings.duckdb_path}",
+        f"LEAN workspace: {settings.lean_workspace}",
+        f"report:         {report}",
+    ]
+    payload = {
+        "rows": rows,
+        "passed": passed,
+        "warehouse": str(settings.duckdb_path),
+        "lean_workspace": str(settings.lean_workspace),
+        "report": str(report),
+        "replays": [_replay_payload(r) for r in replays],
+    }
     return payload, lines, 0 if all(r.equal for r in replays) else 1
 
 
 def cmd_land(settings: Settings, args: argparse.Namespace) -> Outcome:
     """Land a file or folder."""
-    results = land_path(open_store(settings.lake), args.path, vendor=args.vendor,
-                        dataset=args.dataset)
-    lines = [f"{'landed' if r.landed else 'already landed (same content)'}: {r.entry.key}"
-             + (f"  [unreadable: {r.entry.read_error}]" if r.entry.read_error else "")
-             for r in results]
+    results = land_path(
+        open_store(settings.lake), args.path, vendor=args.vendor, dataset=args.dataset
+    )
+    lines = [
+        f"{'landed' if r.landed else 'already landed (same content)'}: {r.entry.key}"
+        + (f"  [unreadable: {r.entry.read_error}]" if r.entry.read_error else "")
+        for r in results
+    ]
     landed = sum(r.landed for r in results)
     lines.append(f"{landed} file(s) landed, {len(results) - landed} already present")
-    payload = {"landed": [r.entry.key for r in results if r.landed],
-               "already_landed": [r.entry.key for r in results if not r.landed]}
+    payload = {
+        "landed": [r.entry.key for r in results if r.landed],
+        "already_landed": [r.entry.key for r in results if not r.landed],
+    }
     return payload, lines, 0
 
 
@@ -107,11 +134,15 @@ def cmd_load(settings: Settings, args: argparse.Namespace) -> Outcome:
         results = load_new(conn, open_store(settings.lake), progress=not args.json)
     loaded = [r for r in results if r.status == "loaded"]
     quarantined = [r for r in results if r.status == "quarantined"]
-    lines = [f"loaded {len(loaded)} file(s), {sum(r.rows for r in loaded):,} rows; "
-             f"quarantined {len(quarantined)}"]
+    lines = [
+        f"loaded {len(loaded)} file(s), {sum(r.rows for r in loaded):,} rows; "
+        f"quarantined {len(quarantined)}"
+    ]
     lines += [f"  quarantined {r.key}: {r.reason}" for r in quarantined]
-    payload = {"loaded": [r.__dict__ for r in loaded],
-               "quarantined": [r.__dict__ for r in quarantined]}
+    payload = {
+        "loaded": [r.__dict__ for r in loaded],
+        "quarantined": [r.__dict__ for r in quarantined],
+    }
     return payload, lines, 1 if quarantined else 0
 
 
@@ -129,8 +160,13 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> Outcome:
     lines += [f"warehouse: {settings.duckdb_path}", f"quarantined files: {len(quarantine)}"]
     lines += [f"  {q['key']}: {q['reason']}" for q in quarantine]
     lines += [f"  {name:<52} {count:>10,}" for name, count in rows.items()]
-    payload = {"lake": settings.lake, "landed": landed.to_dict(), "quarantined": quarantine,
-               "warehouse": str(settings.duckdb_path), "rows": rows}
+    payload = {
+        "lake": settings.lake,
+        "landed": landed.to_dict(),
+        "quarantined": quarantine,
+        "warehouse": str(settings.duckdb_path),
+        "rows": rows,
+    }
     return payload, lines, 0
 
 
@@ -138,10 +174,14 @@ def cmd_build(settings: Settings, args: argparse.Namespace) -> Outcome:
     """Materialize (a selection of) the graph on what has landed."""
     start = time.perf_counter()
     selection = AssetSelection.from_string(args.select) if args.select else None
-    result = materialize_graph(settings, selection=selection, as_of=args.as_of,
-                               land_sample_data=False)
-    keys = sorted(e.asset_key.to_user_string() for e in result.get_asset_materialization_events()
-                  if e.asset_key)
+    result = materialize_graph(
+        settings, selection=selection, as_of=args.as_of, land_sample_data=False
+    )
+    keys = sorted(
+        e.asset_key.to_user_string()
+        for e in result.get_asset_materialization_events()
+        if e.asset_key
+    )
     lines = [f"materialized {len(keys)} asset(s) in {elapsed(start)}"]
     lines += [f"  {k}" for k in keys]
     return {"materialized": keys}, lines, 0
@@ -157,14 +197,20 @@ def cmd_replay(settings: Settings, args: argparse.Namespace) -> Outcome:
 
 def cmd_grid(settings: Settings, args: argparse.Namespace) -> Outcome:
     """Backtest the library on every symbol, refresh marts and signals, print statistics."""
-    config = {k: v for k, v in (("take_profit", args.take_profit),
-                                ("min_trades", args.min_trades),
-                                ("min_sharpe", args.min_sharpe)) if v is not None}
+    config = {
+        k: v
+        for k, v in (
+            ("take_profit", args.take_profit),
+            ("min_trades", args.min_trades),
+            ("min_sharpe", args.min_sharpe),
+        )
+        if v is not None
+    }
     selection = AssetSelection.keys(AssetKey(["backtests", "trades"])).downstream()
-    selection |= AssetSelection.keys(*[AssetKey(["backtests", t]) for t in
-                                       ("strategy_instances", "stats", "selections")])
-    materialize_graph(settings, selection=selection, land_sample_data=False,
-                      backtest_config=config)
+    selection |= AssetSelection.keys(
+        *[AssetKey(["backtests", t]) for t in ("strategy_instances", "stats", "selections")]
+    )
+    materialize_graph(settings, selection=selection, land_sample_data=False, backtest_config=config)
     with connect(settings.duckdb_path, read_only=True) as conn:
         stats = conn.execute(
             "select strategy_id, symbol, trades, win_rate, profit_factor, total_return, sharpe, "
@@ -183,6 +229,8 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> Outcome:
             "select * from signals.signal_weights order by signal_timestamp, symbol"
         ).fetchdf()
     export = export_lean_workspace(weights, args.out)
-    lines = [f"wrote LEAN workspace {export.workspace}: {export.rows_written} signal rows in "
-             f"{len(export.signal_files)} file(s)"]
+    lines = [
+        f"wrote LEAN workspace {export.workspace}: {export.rows_written} signal rows in "
+        f"{len(export.signal_files)} file(s)"
+    ]
     return {"workspace": str(export.workspace), "rows": export.rows_written}, lines, 0

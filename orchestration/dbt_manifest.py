@@ -29,8 +29,16 @@ def ensure_manifest(project: Path = DBT_PROJECT_DIR) -> Path:
     from dbt.cli.main import dbtRunner
 
     result = dbtRunner().invoke(
-        ["parse", "--quiet", "--project-dir", str(project), "--profiles-dir", str(project),
-         "--target-path", str(project / "target")]
+        [
+            "parse",
+            "--quiet",
+            "--project-dir",
+            str(project),
+            "--profiles-dir",
+            str(project),
+            "--target-path",
+            str(project / "target"),
+        ]
     )
     if not result.success:
         raise RuntimeError(f"dbt parse failed for {project}: {result.exception}")

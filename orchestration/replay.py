@@ -19,7 +19,7 @@ from dagster import AssetKey, AssetSelection
 from orchestration.run import materialize_graph
 from warehouse.columns import SIGNAL_TIMESTAMP
 from warehouse.datasets import DATASETS
-from warehouse.engines.duckdb import connect, table_exists
+from warehouse.engines.duckdb import connect
 from warehouse.settings import Settings
 
 SIGNAL_TABLES = ("signals.signal_weights", "signals.signal_orders")
@@ -61,8 +61,15 @@ def _copy_raw(batch: Path, scratch: Path, as_of: datetime) -> None:
     with connect(scratch) as conn:
         conn.execute(f"attach '{batch}' as batch (read_only)")
         conn.execute("create schema if not exists raw")
+        tables = {
+            r[0]
+            for r in conn.sql(
+                "select table_name from duckdb_tables() "
+                "where database_name = 'batch' and schema_name = 'raw'"
+            ).fetchall()
+        }
         for name in DATASETS:
-            if table_exists(conn, f"batch.raw.{name}"):
+            if name in tables:
                 conn.execute(
                     f"create table raw.{name} as select * from batch.raw.{name} "
                     "where available_at <= ?",
@@ -98,9 +105,10 @@ def _signal_rows(path: Path, table: str, as_of: datetime) -> pd.DataFrame:
 
 def replay_at(settings: Settings, as_of: datetime, scratch_dir: Path | None = None) -> ReplayResult:
     """Rebuild from raw rows known at `as_of` into a scratch warehouse and compare signals."""
-    as_of = pd.Timestamp(as_of).tz_localize(None).to_pydatetime() if pd.Timestamp(
-        as_of).tzinfo is None else pd.Timestamp(as_of).tz_convert("UTC").tz_localize(
-        None).to_pydatetime()
+    cutoff = pd.Timestamp(as_of)
+    if cutoff.tzinfo is not None:
+        cutoff = cutoff.tz_convert("UTC").tz_localize(None)
+    as_of = cutoff.to_pydatetime()
     with tempfile.TemporaryDirectory(dir=scratch_dir, prefix="replay-") as tmp:
         scratch = Path(tmp) / "replay.duckdb"
         _copy_raw(settings.duckdb_path, scratch, as_of)
@@ -119,13 +127,19 @@ def replay_at(settings: Settings, as_of: datetime, scratch_dir: Path | None = No
 
 
 def default_cutoffs(settings: Settings, count: int = 3) -> list[datetime]:
-    """Cut-offs spread over the signal history (quartiles of signal_timestamp)."""
+    """Cut-offs at signal publication moments spread over the history.
+
+    A leak shows where a signal is published: at that instant the replay has the signal's
+    bar as its last one, so a value that needed a later bar cannot match the batch's.
+    """
     with connect(settings.duckdb_path, read_only=True) as conn:
-        lo, hi = conn.execute(
-            "select min(signal_timestamp), max(signal_timestamp) from signals.signal_weights"
-        ).fetchone()
-    if lo is None:
+        moments = [
+            r[0]
+            for r in conn.sql(
+                "select distinct signal_timestamp from signals.signal_weights order by 1"
+            ).fetchall()
+        ]
+    if not moments:
         raise ValueError("signals.signal_weights is empty: nothing to replay against")
-    span = pd.Timestamp(hi) - pd.Timestamp(lo)
-    return [(pd.Timestamp(lo) + span * (i + 1) / (count + 1)).floor("s").to_pydatetime()
-            for i in range(count)]
+    picks = sorted({(len(moments) * (i + 1)) // (count + 1) for i in range(count)})
+    return [moments[min(p, len(moments) - 1)] for p in picks]

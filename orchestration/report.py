@@ -19,8 +19,9 @@ th:first-child, td:first-child { text-align: left; }
 
 
 def _table(frame: pd.DataFrame) -> str:
-    return frame.to_html(index=False, float_format=lambda v: f"{v:,.4f}", border=0,
-                         na_rep="–", escape=True)
+    return frame.to_html(
+        index=False, float_format=lambda v: f"{v:,.4f}", border=0, na_rep="–", escape=True
+    )
 
 
 def write_report(conn: duckdb.DuckDBPyConnection, path: Path) -> Path:
@@ -43,13 +44,19 @@ def write_report(conn: duckdb.DuckDBPyConnection, path: Path) -> Path:
         "<h1>signalyard run report</h1>",
         f"<p>{int(stats['passes_filter'].sum())} of {len(stats)} strategy instance x symbol "
         "cells pass the performance filter on the whole history.</p>",
-        "<h2>Backtest statistics</h2>", _table(stats),
-        "<h2>Point-in-time selection (weekly epochs)</h2>", _table(selected),
-        "<h2>Signal rows</h2>", _table(signals),
-        "<h2>Tables</h2>", _table(counts),
+        "<h2>Backtest statistics</h2>",
+        _table(stats),
+        "<h2>Point-in-time selection (weekly epochs)</h2>",
+        _table(selected),
+        "<h2>Signal rows</h2>",
+        _table(signals),
+        "<h2>Tables</h2>",
+        _table(counts),
     ]
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>signalyard report</title>"
-            f"<style>{_STYLE}</style></head><body>{''.join(body)}</body></html>")
+    page = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>signalyard report</title>"
+        f"<style>{_STYLE}</style></head><body>{''.join(body)}</body></html>"
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page)
     return path

@@ -38,8 +38,7 @@ class WarehouseResource(ConfigurableResource):
     @property
     def settings(self) -> Settings:
         """The settings this resource stands for."""
-        return Settings(home=Path(self.home), lake=self.lake,
-                        warehouse_path=Path(self.duckdb_path))
+        return Settings(home=Path(self.home), lake=self.lake, warehouse_path=Path(self.duckdb_path))
 
     def store(self) -> ObjectStore:
         """The lake."""

@@ -16,7 +16,7 @@ def table_rows(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
         f"where table_schema in ({', '.join('?' * len(SCHEMAS))}) order by 1",
         list(SCHEMAS),
     ).fetchall()
-    return {n: conn.execute(f"select count(*) from {n}").fetchone()[0] for (n,) in names}
+    return {n: conn.execute(f"select count(*) from {n}").fetchall()[0][0] for (n,) in names}
 
 
 def quarantined_files(conn: duckdb.DuckDBPyConnection) -> list[dict[str, str]]:

@@ -122,10 +122,18 @@ def backtest_signals(
         )
     if len(entries) != len(bars) or len(exits) != len(bars):
         raise ValueError("entries and exits must have one value per bar")
+    if direction not in ("long", "short"):
+        raise ValueError(f"direction {direction!r} must be 'long' or 'short'")
     sign = 1 if direction == "long" else -1
     o, h, lo, c = (bars[k].to_numpy(dtype="float64") for k in ("open", "high", "low", "close"))
     raw = _simulate(
-        o, h, lo, entries.to_numpy(dtype=bool), exits.to_numpy(dtype=bool), sign, stoploss,
+        o,
+        h,
+        lo,
+        entries.to_numpy(dtype=bool),
+        exits.to_numpy(dtype=bool),
+        sign,
+        stoploss,
         take_profit,
     )
     trades = _trade_frame(raw, bars.index, sign, fees, slippage)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -28,7 +29,7 @@ class Condition:
     """A parsed boolean condition such as `macd > macdsignal and cci <= -50`."""
 
     text: str
-    tree: ast.expr
+    tree: ast.expr = field(compare=False)  # ast nodes compare by identity
 
     @property
     def columns(self) -> frozenset[str]:
@@ -62,23 +63,59 @@ def parse_condition(text: str) -> Condition:
     except SyntaxError as exc:
         raise ExpressionError(f"condition {text!r}: syntax error at column {exc.offset}") from None
     for node in ast.walk(tree):
-        allowed = (ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.Compare,
-                   ast.Name, ast.Load, ast.Constant, *_COMPARISONS)
+        allowed = (
+            ast.BoolOp,
+            ast.And,
+            ast.Or,
+            ast.UnaryOp,
+            ast.Not,
+            ast.USub,
+            ast.Compare,
+            ast.Name,
+            ast.Load,
+            ast.Constant,
+            *_COMPARISONS,
+        )
         if not isinstance(node, allowed):
             raise ExpressionError(f"condition {text!r}: {ast.unparse(node)!r} is not allowed")
         if isinstance(node, ast.Constant) and (
             isinstance(node.value, bool) or not isinstance(node.value, int | float)
         ):
             raise ExpressionError(f"condition {text!r}: {node.value!r} is not a number")
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and not isinstance(
-            node.operand, ast.Constant
+        if (
+            isinstance(node, ast.UnaryOp)
+            and isinstance(node.op, ast.USub)
+            and not isinstance(node.operand, ast.Constant)
         ):
             raise ExpressionError(f"condition {text!r}: negation applies to numbers only")
+        if isinstance(node, ast.Constant) and not math.isfinite(node.value):
+            raise ExpressionError(f"condition {text!r}: {node.value!r} is not a finite number")
+        # and/or/not combine conditions, comparisons compare columns and numbers: anything
+        # else (`macd and cci`, `(a > b) > c`) would mean different things in pandas and SQL.
+        if isinstance(node, ast.BoolOp | ast.UnaryOp) and _is_condition(node):
+            for operand in node.values if isinstance(node, ast.BoolOp) else [node.operand]:
+                if not _is_condition(operand):
+                    raise ExpressionError(
+                        f"condition {text!r}: {ast.unparse(operand)!r} is not a comparison"
+                    )
+        if isinstance(node, ast.Compare):
+            for operand in (node.left, *node.comparators):
+                if _is_condition(operand):
+                    raise ExpressionError(
+                        f"condition {text!r}: {ast.unparse(operand)!r} compares a condition; "
+                        "compare columns and numbers only"
+                    )
     if not isinstance(tree, ast.BoolOp | ast.Compare | ast.UnaryOp) or (
         isinstance(tree, ast.UnaryOp) and not isinstance(tree.op, ast.Not)
     ):
         raise ExpressionError(f"condition {text!r}: must be a comparison or a boolean expression")
     return Condition(text=text.strip(), tree=tree)
+
+
+def _is_condition(node: ast.expr) -> bool:
+    return isinstance(node, ast.BoolOp | ast.Compare) or (
+        isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)
+    )
 
 
 def _eval(node: ast.expr, frame: pd.DataFrame):  # noqa: ANN202 - numpy arrays or scalars
@@ -110,8 +147,14 @@ def _eval(node: ast.expr, frame: pd.DataFrame):  # noqa: ANN202 - numpy arrays o
 
 def _compare(op: ast.cmpop, left, right):  # noqa: ANN001, ANN202
     symbol = _COMPARISONS[type(op)]
-    functions = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal,
-                 "=": np.equal, "<>": np.not_equal}
+    functions = {
+        ">": np.greater,
+        ">=": np.greater_equal,
+        "<": np.less,
+        "<=": np.less_equal,
+        "=": np.equal,
+        "<>": np.not_equal,
+    }
     result = functions[symbol](left, right)
     if symbol == "<>":  # NaN <> x is unknown, not true
         result = np.logical_and(result, ~np.isnan(left) if np.ndim(left) else True)
@@ -124,7 +167,13 @@ def _sql(node: ast.expr) -> str:
         joiner = " and " if isinstance(node.op, ast.And) else " or "
         return "(" + joiner.join(_sql(v) for v in node.values) + ")"
     if isinstance(node, ast.UnaryOp):
-        return f"(not {_sql(node.operand)})" if isinstance(node.op, ast.Not) else f"-{_sql(node.operand)}"
+        return (
+            # pandas reads a comparison with a missing value as False *before* negating it,
+            # so the operand must be two-valued here too (SQL's `not NULL` is NULL).
+            f"(not coalesce({_sql(node.operand)}, false))"
+            if isinstance(node.op, ast.Not)
+            else f"-{_sql(node.operand)}"
+        )
     if isinstance(node, ast.Compare):
         parts, left = [], node.left
         for op, right in zip(node.ops, node.comparators, strict=True):

@@ -12,11 +12,26 @@ import pandas as pd
 
 from signals.backtest import backtest_signals, bar_returns
 from signals.selection import PerformanceFilter, select_point_in_time
-from signals.stats import periods_per_year_of
+from signals.stats import STAT_NAMES, periods_per_year_of
 from signals.strategy import Strategy
 from warehouse.columns import AVAILABLE_AT, BACKTESTS_SCHEMA, SYMBOL, TIMEFRAME, TS
 
 FEATURES_TABLE = "intermediate.int_bar_features_joined"
+_STATS = ", ".join(f"{name} double" for name in STAT_NAMES)
+# Declared schemas, so the tables exist with their types even when a run finds no bars.
+TABLE_DDL = {
+    "strategy_instances": "strategy_id varchar, strategy_name varchar, timeframe varchar, "
+    "direction varchar, entry_condition varchar, exit_condition varchar, stoploss double, "
+    "take_profit double, position_weight double, fees double, slippage double",
+    "trades": "trade_id varchar, strategy_id varchar, symbol varchar, "
+    "entry_signal_ts timestamp, entry_signal_available_at timestamp, "
+    "entry_signal_close double, entry_at timestamp, entry_price double, "
+    "exit_signal_ts timestamp, exit_signal_available_at timestamp, exit_at timestamp, "
+    "exit_price double, exit_reason varchar, trade_return double, bars_held double",
+    "stats": f"strategy_id varchar, symbol varchar, {_STATS}, passes_filter boolean",
+    "selections": f"strategy_id varchar, symbol varchar, decided_at timestamp, {_STATS}, "
+    "is_selected boolean",
+}
 
 
 @dataclass(frozen=True)
@@ -34,7 +49,9 @@ def _trade_id(strategy_id: str, symbol: str, signal_time: pd.Timestamp) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
-def _partition(conn: duckdb.DuckDBPyConnection, table: str, symbol: str, timeframe: str) -> pd.DataFrame:
+def _partition(
+    conn: duckdb.DuckDBPyConnection, table: str, symbol: str, timeframe: str
+) -> pd.DataFrame:
     frame = conn.execute(
         f"select * from {table} where {SYMBOL} = ? and {TIMEFRAME} = ? order by {TS}",
         [symbol, timeframe],
@@ -49,20 +66,29 @@ def backtest_partition(
     entries, exits = strategy.entry.evaluate(bars), strategy.exit.evaluate(bars)
     ppy = periods_per_year_of(bars.index)
     trades, stats = backtest_signals(
-        bars, entries, exits, stoploss=strategy.stoploss, take_profit=strategy.take_profit,
-        fees=strategy.fees, slippage=strategy.slippage, direction=strategy.direction,
+        bars,
+        entries,
+        exits,
+        stoploss=strategy.stoploss,
+        take_profit=strategy.take_profit,
+        fees=strategy.fees,
+        slippage=strategy.slippage,
+        direction=strategy.direction,
         periods_per_year=ppy,
     )
     sign = 1 if strategy.direction == "long" else -1
-    returns = bar_returns(trades, bars["close"].to_numpy("float64"), sign, strategy.fees,
-                          strategy.slippage)
+    returns = bar_returns(
+        trades, bars["close"].to_numpy("float64"), sign, strategy.fees, strategy.slippage
+    )
     selections = select_point_in_time(
         bars[AVAILABLE_AT], returns, trades, bars.index, performance_filter, ppy
     )
     return trades, stats, selections
 
 
-def _trade_rows(trades: pd.DataFrame, bars: pd.DataFrame, strategy_id: str, symbol: str) -> pd.DataFrame:
+def _trade_rows(
+    trades: pd.DataFrame, bars: pd.DataFrame, strategy_id: str, symbol: str
+) -> pd.DataFrame:
     available = bars[AVAILABLE_AT].to_numpy()
     close = bars["close"].to_numpy()
 
@@ -112,12 +138,20 @@ def _instance_rows(strategies: Sequence[Strategy]) -> pd.DataFrame:
     )
 
 
-def _write(conn: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> None:
-    """Replace `backtests.<name>` with `frame` (rerunnable: never appends)."""
+def _write(conn: duckdb.DuckDBPyConnection, name: str, frames: list[pd.DataFrame]) -> int:
+    """Replace `backtests.<name>` with the rows of `frames` (rerunnable: never appends)."""
+    table = f"{BACKTESTS_SCHEMA}.{name}"
     conn.execute(f"create schema if not exists {BACKTESTS_SCHEMA}")
-    conn.register("_frame", frame)
-    conn.execute(f"create or replace table {BACKTESTS_SCHEMA}.{name} as select * from _frame")
-    conn.unregister("_frame")
+    conn.execute(f"create or replace table {table} ({TABLE_DDL[name]})")
+    rows = 0
+    for frame in frames:
+        if frame.empty:
+            continue
+        conn.register("_frame", frame)
+        conn.execute(f"insert into {table} by name select * from _frame")
+        conn.unregister("_frame")
+        rows += len(frame)
+    return rows
 
 
 def run_backtests(
@@ -149,18 +183,17 @@ def run_backtests(
                 trades, stats, selections = backtest_partition(strategy, bars, performance_filter)
                 trade_frames.append(_trade_rows(trades, bars, strategy_id, symbol))
                 stat_rows.append(
-                    {"strategy_id": strategy_id, "symbol": symbol, **stats,
-                     "passes_filter": performance_filter.passes(stats)}
+                    {
+                        "strategy_id": strategy_id,
+                        "symbol": symbol,
+                        **stats,
+                        "passes_filter": performance_filter.passes(stats),
+                    }
                 )
                 selection_frames.append(selections.assign(strategy_id=strategy_id, symbol=symbol))
-    trades_all = pd.concat(trade_frames, ignore_index=True) if trade_frames else pd.DataFrame()
-    stats_all = pd.DataFrame(stat_rows)
-    selections_all = pd.concat(selection_frames, ignore_index=True)
-    _write(conn, "strategy_instances", _instance_rows(strategies))
-    _write(conn, "trades", trades_all)
-    _write(conn, "stats", stats_all)
-    _write(conn, "selections", selections_all)
-    passed = tuple(
-        (r["strategy_id"], r["symbol"]) for r in stat_rows if r["passes_filter"]
-    )
-    return BacktestSummary(len(trades_all), len(stats_all), len(selections_all), passed)
+    _write(conn, "strategy_instances", [_instance_rows(strategies)])
+    trades = _write(conn, "trades", trade_frames)
+    stats = _write(conn, "stats", [pd.DataFrame(stat_rows)])
+    selections = _write(conn, "selections", selection_frames)
+    passed = tuple((r["strategy_id"], r["symbol"]) for r in stat_rows if r["passes_filter"])
+    return BacktestSummary(trades, stats, selections, passed)

@@ -65,10 +65,9 @@ def select_point_in_time(
     periods_per_year: float | None = None,
 ) -> pd.DataFrame:
     """At each epoch, the filter's verdict on what was known then (bars available by it)."""
-    known = available_at.to_numpy()
     rows = []
     for epoch in weekly_epochs(available_at):
-        k = int(np.searchsorted(known, epoch.to_datetime64(), side="right"))
+        k = int(available_at.searchsorted(epoch, side="right"))
         closed_by_then = trades["exit_index"].notna() & (trades["exit_index"] < k)
         stats = compute_stats(
             returns[:k], trades[closed_by_then.fillna(False)], index[:k], periods_per_year

@@ -50,8 +50,19 @@ def strategy_from_dict(spec: dict[str, Any], source: str = "<dict>") -> Strategy
     missing = [k for k in required if k not in spec]
     if missing:
         raise _fail(source, f"missing field(s) {missing}; expected at least {list(required)}")
-    known = {"id", "description", "timeframes", "entry", "exit", "direction", "stoploss",
-             "take_profit", "position_weight", "fees", "slippage"}
+    known = {
+        "id",
+        "description",
+        "timeframes",
+        "entry",
+        "exit",
+        "direction",
+        "stoploss",
+        "take_profit",
+        "position_weight",
+        "fees",
+        "slippage",
+    }
     unknown = sorted(set(spec) - known)
     if unknown:
         raise _fail(source, f"unknown field(s) {unknown}; known: {sorted(known)}")
@@ -71,10 +82,13 @@ def strategy_from_dict(spec: dict[str, Any], source: str = "<dict>") -> Strategy
     weight = float(spec.get("position_weight", 1.0))
     if not 0 < weight <= 1:
         raise _fail(source, f"position_weight {weight} must be in (0, 1]")
-    try:
-        entry, exit_ = parse_condition(str(spec["entry"])), parse_condition(str(spec["exit"]))
-    except ValueError as exc:
-        raise _fail(source, str(exc)) from None
+    conditions = {}
+    for name in ("entry", "exit"):
+        try:
+            conditions[name] = parse_condition(str(spec[name]))
+        except ValueError as exc:
+            raise _fail(source, f"{name}: {exc}") from None
+    entry, exit_ = conditions["entry"], conditions["exit"]
     return Strategy(
         id=str(spec["id"]),
         description=str(spec.get("description", "")),

@@ -30,12 +30,18 @@ def conn():
 
 
 @pytest.fixture(scope="session")
-def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """A warehouse with the whole graph materialized on the sample data (built once)."""
+def demo_build(tmp_path_factory: pytest.TempPathFactory):
+    """The whole graph materialized once on the sample data: (settings, Dagster result)."""
     from orchestration.run import materialize_graph
 
     home = tmp_path_factory.mktemp("demo-home")
     settings = Settings.from_env(home=home)
     result = materialize_graph(settings, land_sample_data=True)
     assert result.success
-    return settings
+    return settings, result
+
+
+@pytest.fixture(scope="session")
+def demo_settings(demo_build) -> Settings:
+    """Settings of the session's demo warehouse."""
+    return demo_build[0]

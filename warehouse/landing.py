@@ -21,7 +21,9 @@ class LandingResult:
     landed: bool
 
 
-def _raw_key(store: ObjectStore, vendor: str, dataset: str, name: str, digest: str, day: str) -> str:
+def _raw_key(
+    store: ObjectStore, vendor: str, dataset: str, name: str, digest: str, day: str
+) -> str:
     """`raw/<vendor>/<dataset>/<ingest_date>/<name>`; a changed file gets a versioned name."""
     key = validate_key(f"raw/{vendor}/{dataset}/{day}/{name}")
     if not store.exists(key) or hashlib.sha256(store.get_bytes(key)).hexdigest() == digest:
@@ -85,8 +87,10 @@ def land_path(
     """Land a file, or every file in a folder (sorted, hidden files skipped)."""
     if not path.exists():
         raise FileNotFoundError(f"nothing to land at {path}")
-    files = [path] if path.is_file() else sorted(
-        p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")
+    files = (
+        [path]
+        if path.is_file()
+        else sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
     )
     return [
         land_bytes(

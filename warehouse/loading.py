@@ -64,7 +64,9 @@ def _loaded_hashes(conn: duckdb.DuckDBPyConnection) -> set[tuple[str, str, str]]
     return {(r[0], r[1], r[2]) for r in rows}
 
 
-def _prepare(store: ObjectStore, entry: ManifestEntry, dataset: Dataset) -> tuple[pd.DataFrame, list[str]]:
+def _prepare(
+    store: ObjectStore, entry: ManifestEntry, dataset: Dataset
+) -> tuple[pd.DataFrame, list[str]]:
     if entry.read_error:
         raise RawFileError(entry.read_error)
     frame = read_raw(store.get_bytes(entry.key), entry.key)
@@ -105,7 +107,9 @@ def _record(conn: duckdb.DuckDBPyConnection, entry: ManifestEntry, result: LoadR
     )
 
 
-def load_entry(conn: duckdb.DuckDBPyConnection, store: ObjectStore, entry: ManifestEntry) -> LoadResult:
+def load_entry(
+    conn: duckdb.DuckDBPyConnection, store: ObjectStore, entry: ManifestEntry
+) -> LoadResult:
     """Load one landed file in one transaction, or quarantine it with its reason."""
     dataset = get_dataset(entry.dataset)
     ensure_raw_table(conn, dataset)

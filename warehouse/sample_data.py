@@ -13,11 +13,18 @@ import numpy as np
 import pandas as pd
 
 EQUITY_TICKERS = ("AAPL", "GOOG", "IBM", "MSFT")
-CRYPTO_PAIRS = {"BTCUSDT": 42_000.0, "ETHUSDT": 2_300.0, "SOLUSDT": 100.0, "BNBUSDT": 310.0,
-                "XRPUSDT": 0.62}
+CRYPTO_PAIRS = {
+    "BTCUSDT": 42_000.0,
+    "ETHUSDT": 2_300.0,
+    "SOLUSDT": 100.0,
+    "BNBUSDT": 310.0,
+    "XRPUSDT": 0.62,
+}
 CRYPTO_START = date(2024, 1, 1)
 CRYPTO_DAYS = 42
 SEED = 20240101
+# Bump when the generator changes: folders written by an older version are rewritten.
+SAMPLE_VERSION = "1"
 
 
 @dataclass(frozen=True)
@@ -72,8 +79,15 @@ def _crypto_minutes(pair: str, start_price: float, rng: np.random.Generator) -> 
     low = np.minimum(open_, close) * (1 - 0.5 * spread * rng.random(n))
     volume = 50.0 * cycle * (1 + 200 * np.abs(returns)) * rng.lognormal(0, 0.4, n)
     frame = pd.DataFrame(
-        {"symbol": pair, "ts": ts, "open": open_, "high": high, "low": low, "close": close,
-         "volume": volume}
+        {
+            "symbol": pair,
+            "ts": ts,
+            "open": open_,
+            "high": high,
+            "low": low,
+            "close": close,
+            "volume": volume,
+        }
     )
     # Exchanges drop a handful of minutes now and then (maintenance, no trades).
     gap_starts = rng.choice(n, size=CRYPTO_DAYS // 3, replace=False)
@@ -107,12 +121,24 @@ def _short_interest(stocks: pd.DataFrame, rng: np.random.Generator) -> pd.DataFr
 
 
 def write_sample_files(out_dir: Path) -> list[SampleDrop]:
-    """Write every sample file under `out_dir` (deterministic bytes) and say what to land."""
-    rng = np.random.default_rng(SEED)
-    stocks = daily_stocks()
+    """Write every sample file under `out_dir` (deterministic bytes) and say what to land.
+
+    The files depend only on the seed and SAMPLE_VERSION, so a folder already completed
+    by this version is reused as it is.
+    """
     equities = out_dir / "quandl_wiki" / "bars_1d"
     crypto = out_dir / "synth_exchange" / "bars_1m"
     shorts = out_dir / "synth_finra" / "short_interest"
+    drops = [
+        SampleDrop("quandl_wiki", "bars_1d", equities),
+        SampleDrop("synth_exchange", "bars_1m", crypto),
+        SampleDrop("synth_finra", "short_interest", shorts),
+    ]
+    marker = out_dir / f".complete-v{SAMPLE_VERSION}"
+    if marker.exists():
+        return drops
+    rng = np.random.default_rng(SEED)
+    stocks = daily_stocks()
     for folder in (equities, crypto, shorts):
         folder.mkdir(parents=True, exist_ok=True)
     for symbol, frame in stocks.groupby("symbol"):
@@ -125,8 +151,5 @@ def write_sample_files(out_dir: Path) -> list[SampleDrop]:
     interest = _short_interest(stocks, rng)
     for year, frame in interest.groupby(interest["publication_date"].str[:4]):
         (shorts / f"short_interest_{year}.csv").write_text(frame.to_csv(index=False))
-    return [
-        SampleDrop("quandl_wiki", "bars_1d", equities),
-        SampleDrop("synth_exchange", "bars_1m", crypto),
-        SampleDrop("synth_finra", "short_interest", shorts),
-    ]
+    marker.touch()
+    return drops

@@ -2,8 +2,14 @@
 
 from collections.abc import Iterator
 
-from dagster import AssetExecutionContext, AssetKey, AssetSpec, Config, MaterializeResult
-from dagster import multi_asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    Config,
+    MaterializeResult,
+    multi_asset,
+)
 
 from orchestration.resources import WarehouseResource
 from signals.pipeline import run_backtests
@@ -23,8 +29,12 @@ class BacktestConfig(Config):
 
 @multi_asset(
     specs=[
-        AssetSpec(["backtests", table], group_name="backtests", kinds={"python", "duckdb"},
-                  deps=[AssetKey(["intermediate", "int_bar_features_joined"])])
+        AssetSpec(
+            ["backtests", table],
+            group_name="backtests",
+            kinds={"python", "duckdb"},
+            deps=[AssetKey(["intermediate", "int_bar_features_joined"])],
+        )
         for table in TABLES
     ],
 )
@@ -35,13 +45,20 @@ def backtest_tables(
     strategies = load_library()
     if config.take_profit is not None:
         strategies = [s.with_overrides(take_profit=config.take_profit) for s in strategies]
-    overrides = {k: v for k, v in (("min_trades", config.min_trades),
-                                   ("min_sharpe", config.min_sharpe)) if v is not None}
+    overrides = {
+        k: v
+        for k, v in (("min_trades", config.min_trades), ("min_sharpe", config.min_sharpe))
+        if v is not None
+    }
     performance_filter = PerformanceFilter.load(**overrides)
     with warehouse.connect() as conn:
         summary = run_backtests(conn, strategies, performance_filter)
     context.log.info(f"passed the filter on the whole history: {summary.passed}")
-    counts = {"strategy_instances": sum(len(s.timeframes) for s in strategies),
-              "trades": summary.trades, "stats": summary.stats, "selections": summary.selections}
+    counts = {
+        "strategy_instances": sum(len(s.timeframes) for s in strategies),
+        "trades": summary.trades,
+        "stats": summary.stats,
+        "selections": summary.selections,
+    }
     for table in TABLES:
         yield MaterializeResult(asset_key=["backtests", table], metadata={"rows": counts[table]})

@@ -40,8 +40,9 @@ def _build(
     yield from invocation.stream()
 
 
-@dbt_assets(manifest=MANIFEST, exclude=PYTHON_FED, dagster_dbt_translator=TRANSLATOR,
-            name="dbt_bars")
+@dbt_assets(
+    manifest=MANIFEST, exclude=PYTHON_FED, dagster_dbt_translator=TRANSLATOR, name="dbt_bars"
+)
 def dbt_bars(
     context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
@@ -49,8 +50,13 @@ def dbt_bars(
     yield from _build(context, dbt, warehouse)
 
 
-@dbt_assets(manifest=MANIFEST, select="source:features+", exclude="source:backtests+",
-            dagster_dbt_translator=TRANSLATOR, name="dbt_features")
+@dbt_assets(
+    manifest=MANIFEST,
+    select="source:features+",
+    exclude="source:backtests+",
+    dagster_dbt_translator=TRANSLATOR,
+    name="dbt_features",
+)
 def dbt_features(
     context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
@@ -58,8 +64,12 @@ def dbt_features(
     yield from _build(context, dbt, warehouse)
 
 
-@dbt_assets(manifest=MANIFEST, select="source:backtests+", dagster_dbt_translator=TRANSLATOR,
-            name="dbt_results")
+@dbt_assets(
+    manifest=MANIFEST,
+    select="source:backtests+",
+    dagster_dbt_translator=TRANSLATOR,
+    name="dbt_results",
+)
 def dbt_results(
     context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:

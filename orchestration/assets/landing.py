@@ -9,9 +9,9 @@ from warehouse.sample_data import write_sample_files
 
 
 class LandingConfig(Config):
-    """Whether to land the bundled sample data (the demo) before reporting the manifest."""
+    """Whether to land the bundled sample data too (what `signalyard demo` does)."""
 
-    land_sample_data: bool = True
+    land_sample_data: bool = False
 
 
 @asset(key=["lake", "raw_files"], group_name="landing", kinds={"python", "filesystem"})

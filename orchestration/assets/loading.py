@@ -2,8 +2,15 @@
 
 from collections.abc import Iterator
 
-from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, AssetKey, AssetSpec
-from dagster import MaterializeResult, multi_asset
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    MaterializeResult,
+    multi_asset,
+)
 
 from orchestration.resources import WarehouseResource
 from warehouse.datasets import DATASETS
@@ -14,14 +21,21 @@ RAW_KEYS = {name: AssetKey(["raw", name]) for name in DATASETS}
 
 @multi_asset(
     specs=[
-        AssetSpec(key, group_name="loading", kinds={"python", "duckdb"},
-                  deps=[AssetKey(["lake", "raw_files"])],
-                  description=f"raw.{name}: {DATASETS[name].description}")
+        AssetSpec(
+            key,
+            group_name="loading",
+            kinds={"python", "duckdb"},
+            deps=[AssetKey(["lake", "raw_files"])],
+            description=f"raw.{name}: {DATASETS[name].description}",
+        )
         for name, key in RAW_KEYS.items()
     ],
     check_specs=[
-        AssetCheckSpec("no_quarantined_files", asset=key,
-                       description="Every file of this dataset loaded; none went to quarantine.")
+        AssetCheckSpec(
+            "no_quarantined_files",
+            asset=key,
+            description="Every file of this dataset loaded; none went to quarantine.",
+        )
         for key in RAW_KEYS.values()
     ],
 )
@@ -34,12 +48,16 @@ def raw_tables(
         for dataset in DATASETS.values():
             ensure_raw_table(conn, dataset)
         results = load_new(conn, warehouse.store())
-        counts = dict(conn.execute(
-            "select dataset, count(*) filter (where status = 'quarantined') "
-            "from meta.loaded_files group by dataset"
-        ).fetchall())
-        rows = {name: conn.execute(f"select count(*) from raw.{name}").fetchone()[0]
-                for name in DATASETS}
+        counts = dict(
+            conn.execute(
+                "select dataset, count(*) filter (where status = 'quarantined') "
+                "from meta.loaded_files group by dataset"
+            ).fetchall()
+        )
+        rows = {
+            name: conn.execute(f"select count(*) from raw.{name}").fetchall()[0][0]
+            for name in DATASETS
+        }
     for result in results:
         if result.status == "quarantined":
             context.log.warning(f"quarantined {result.key}: {result.reason}")

@@ -21,15 +21,21 @@ def lean_workspace(warehouse: WarehouseResource) -> MaterializeResult:
         ).fetchdf()
     export = export_lean_workspace(weights, warehouse.settings.lean_workspace)
     return MaterializeResult(
-        metadata={"path": str(export.workspace), "rows": export.rows_written,
-                  "files": len(export.signal_files)}
+        metadata={
+            "path": str(export.workspace),
+            "rows": export.rows_written,
+            "files": len(export.signal_files),
+        }
     )
 
 
 @asset(
     key=["reports", "backtest_report"],
-    deps=[AssetKey(["marts", "fct_backtest_stats"]), AssetKey(["signals", "signal_weights"]),
-          AssetKey(["signals", "signal_orders"])],
+    deps=[
+        AssetKey(["marts", "fct_backtest_stats"]),
+        AssetKey(["signals", "signal_weights"]),
+        AssetKey(["signals", "signal_orders"]),
+    ],
     group_name="publishing",
     kinds={"python", "html"},
 )

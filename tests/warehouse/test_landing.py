@@ -36,8 +36,9 @@ def test_landing_the_same_bytes_twice_is_a_no_op_that_says_so(store):
 def test_a_changed_file_under_the_same_name_is_a_new_version_not_an_overwrite(store):
     first = land_bytes(store, CSV, "a.csv", vendor="v", dataset="bars_1m", received_at=RECEIVED)
     changed = CSV.replace(b",2,5", b",2,6")
-    second = land_bytes(store, changed, "a.csv", vendor="v", dataset="bars_1m",
-                        received_at=RECEIVED)
+    second = land_bytes(
+        store, changed, "a.csv", vendor="v", dataset="bars_1m", received_at=RECEIVED
+    )
     assert second.landed and second.entry.key != first.entry.key
     assert second.entry.key.startswith("raw/v/bars_1m/2024-03-01/a__")
     assert store.get_bytes(first.entry.key) == CSV

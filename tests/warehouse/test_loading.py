@@ -12,7 +12,10 @@ from warehouse.landing import land_bytes
 from warehouse.loading import load_new
 
 HEADER = "symbol,ts,open,high,low,close,volume\n"
-GOOD = HEADER + "BTCUSDT,2024-01-01T00:00:00Z,1,2,0.5,1.5,10\nBTCUSDT,2024-01-01T00:01:00Z,1.5,2,1,1.8,11\n"
+GOOD = (
+    HEADER
+    + "BTCUSDT,2024-01-01T00:00:00Z,1,2,0.5,1.5,10\nBTCUSDT,2024-01-01T00:01:00Z,1.5,2,1,1.8,11\n"
+)
 RECEIVED = datetime(2024, 3, 1, tzinfo=UTC)
 
 
@@ -25,19 +28,24 @@ def test_bars_are_available_at_close_plus_latency_with_lineage(store, conn):
     [result] = load_new(conn, store)
     assert (result.status, result.rows) == ("loaded", 2)
     frame = conn.execute("select * from raw.bars_1m order by ts").fetchdf()
-    assert list(frame["available_at"]) == [pd.Timestamp("2024-01-01 00:01:02"),
-                                           pd.Timestamp("2024-01-01 00:02:02")]
+    assert list(frame["available_at"]) == [
+        pd.Timestamp("2024-01-01 00:01:02"),
+        pd.Timestamp("2024-01-01 00:02:02"),
+    ]
     assert set(frame["_source_file"]) == {"raw/v/bars_1m/2024-03-01/good.csv"}
     assert set(frame["_received_at"]) == {pd.Timestamp("2024-03-01")}
 
 
 def test_short_interest_is_available_at_publication_not_settlement(store, conn):
-    text = ("symbol,settlement_date,publication_date,short_interest,avg_daily_volume\n"
-            "IBM,2024-01-12,2024-01-24,1000,200\n")
+    text = (
+        "symbol,settlement_date,publication_date,short_interest,avg_daily_volume\n"
+        "IBM,2024-01-12,2024-01-24,1000,200\n"
+    )
     _land(store, text, "si.csv", dataset="short_interest")
     load_new(conn, store)
-    assert conn.execute("select available_at from raw.short_interest").fetchone()[0] == \
-        datetime(2024, 1, 24, 22, 0)
+    assert conn.execute("select available_at from raw.short_interest").fetchone()[0] == datetime(
+        2024, 1, 24, 22, 0
+    )
 
 
 def test_loading_twice_loads_nothing_new(store, conn):
@@ -50,22 +58,41 @@ def test_loading_twice_loads_nothing_new(store, conn):
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ("symbol,ts,open,high,low,volume\nBTCUSDT,2024-01-01T00:00:00Z,1,2,1,1\n",
-         "missing column(s) ['close']; received ['symbol', 'ts', 'open', 'high', 'low', "
-         "'volume']; expected ['symbol', 'ts', 'open', 'high', 'low', 'close', 'volume']"),
-        (HEADER + "BTCUSDT,2024-01-01T00:00:00Z,1,2,1,1,1\nBTCUSDT,2024-01-01T00:01:00Z,1,x,1,1,1\n",
-         "row 3, column 'high': not a valid double (got 'x')"),
-        (HEADER + "BTCUSDT,2024-01-01T00:00:00Z,1,1,2,1,1\n",
-         "row 2, column 'high': high is below low"),
-        (HEADER + "BTCUSDT,2024-01-01T00:00:00Z,0,1,1,1,1\n",
-         "row 2, column 'open': price must be positive"),
-        (HEADER + "BTCUSDT,2024-01-01T00:00:00Z,1,1,1,1,1\nBTCUSDT,2024-01-01T00:00:00Z,1,1,1,1,2\n",
-         "row 2, column 'ts': duplicate key ['symbol', 'ts']"),
+        (
+            "symbol,ts,open,high,low,volume\nBTCUSDT,2024-01-01T00:00:00Z,1,2,1,1\n",
+            "missing column(s) ['close']; received ['symbol', 'ts', 'open', 'high', 'low', "
+            "'volume']; expected ['symbol', 'ts', 'open', 'high', 'low', 'close', 'volume']",
+        ),
+        (
+            HEADER
+            + "BTCUSDT,2024-01-01T00:00:00Z,1,2,1,1,1\nBTCUSDT,2024-01-01T00:01:00Z,1,x,1,1,1\n",
+            "row 3, column 'high': not a valid double (got 'x')",
+        ),
+        (
+            HEADER + "BTCUSDT,2024-01-01T00:00:00Z,1,1,2,1,1\n",
+            "row 2, column 'high': high is below low",
+        ),
+        (
+            HEADER + "BTCUSDT,2024-01-01T00:00:00Z,0,1,1,1,1\n",
+            "row 2, column 'open': price must be positive",
+        ),
+        (
+            HEADER
+            + "BTCUSDT,2024-01-01T00:00:00Z,1,1,1,1,1\nBTCUSDT,2024-01-01T00:00:00Z,1,1,1,1,2\n",
+            "row 2, column 'ts': duplicate key ['symbol', 'ts']",
+        ),
         (HEADER + "BTCUSDT,not-a-time,1,1,1,1,1\n", "row 2, column 'ts': not a valid timestamp"),
         ("", "file is empty"),
     ],
-    ids=["missing-column", "wrong-type", "high-below-low", "zero-price", "duplicate-key",
-         "bad-timestamp", "empty"],
+    ids=[
+        "missing-column",
+        "wrong-type",
+        "high-below-low",
+        "zero-price",
+        "duplicate-key",
+        "bad-timestamp",
+        "empty",
+    ],
 )
 def test_a_bad_file_is_quarantined_with_its_reason_and_the_rest_still_loads(
     store, conn, body, expected

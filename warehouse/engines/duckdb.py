@@ -25,8 +25,8 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
 def table_exists(conn: duckdb.DuckDBPyConnection, qualified: str) -> bool:
     """Whether `schema.table` exists (table or view)."""
     schema, _, name = qualified.rpartition(".")
-    row = conn.execute(
+    rows = conn.execute(
         "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
         [schema or "main", name],
-    ).fetchone()
-    return bool(row and row[0])
+    ).fetchall()
+    return bool(rows[0][0])

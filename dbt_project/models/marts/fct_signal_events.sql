@@ -38,7 +38,7 @@ exits as (
         'exit' as event_type,
         trades.exit_signal_ts as signal_bar_ts,
         trades.exit_signal_available_at as inputs_available_at,
-        cast(null as {{ dbt.type_float() }}) as signal_close
+        cast(null as {{ type_double() }}) as signal_close
     from trades
     inner join selected_entries on selected_entries.trade_id = trades.trade_id
     where trades.exit_signal_ts is not null

@@ -20,7 +20,7 @@ priced as (
             else 'sell'
         end as direction,
         'market' as entry_type,
-        cast(null as {{ dbt.type_float() }}) as entry_price,
+        cast(null as {{ type_double() }}) as entry_price,
         case when events.event_type = 'entry' then
             events.signal_close * (1 + case when instances.direction = 'long'
                 then instances.stoploss else -instances.stoploss end)
