@@ -206,8 +206,8 @@ def cmd_grid(settings: Settings, args: argparse.Namespace) -> Outcome:
         )
         if v is not None
     }
-    selection = AssetSelection.keys(AssetKey(["backtests", "trades"])).downstream()
-    selection |= AssetSelection.keys(
+    selection = AssetSelection.assets(AssetKey(["backtests", "trades"])).downstream()
+    selection |= AssetSelection.assets(
         *[AssetKey(["backtests", t]) for t in ("strategy_instances", "stats", "selections")]
     )
     materialize_graph(settings, selection=selection, land_sample_data=False, backtest_config=config)

@@ -114,8 +114,8 @@ def replay_at(settings: Settings, as_of: datetime, scratch_dir: Path | None = No
         _copy_raw(settings.duckdb_path, scratch, as_of)
         scratch_settings = settings.with_warehouse(scratch)
         rebuild = (
-            AssetSelection.keys(*[AssetKey(["raw", name]) for name in DATASETS]).downstream()
-            - AssetSelection.keys(*[AssetKey(["raw", name]) for name in DATASETS])
+            AssetSelection.assets(*[AssetKey(["raw", name]) for name in DATASETS]).downstream()
+            - AssetSelection.assets(*[AssetKey(["raw", name]) for name in DATASETS])
             - AssetSelection.groups("publishing")
         )
         materialize_graph(scratch_settings, selection=rebuild, as_of=as_of.isoformat(sep=" "))

@@ -182,7 +182,12 @@ def _trade_frame(
 def bar_returns(
     trades: pd.DataFrame, close: np.ndarray, sign: int, fees: float, slippage: float
 ) -> np.ndarray:
-    """Per-bar strategy returns, marking open positions to each bar's close."""
+    """Per-bar strategy returns, marking open positions to each bar's close.
+
+    The position is held, not rebalanced: its value relative to the entry cost is
+    `1 + sign * (mark - paid) / paid`, so the per-bar returns of a trade compound to
+    exactly its trade return, long or short.
+    """
     returns = np.zeros(len(close))
     for t in trades.itertuples(index=False):
         if pd.isna(t.entry_index):
@@ -193,6 +198,7 @@ def bar_returns(
         marks = close[start : end + 1].copy()
         if not pd.isna(t.exit_index):
             marks[-1] = _costly(t.exit_price, -sign, fees, slippage)
-        previous = np.concatenate([[paid], close[start:end]])
-        returns[start : end + 1] = sign * (marks / previous - 1)
+        value = 1 + sign * (marks - paid) / paid
+        previous = np.concatenate([[1.0], value[:-1]])
+        returns[start : end + 1] = value / previous - 1
     return returns

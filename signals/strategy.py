@@ -44,6 +44,17 @@ def _fail(source: str, message: str) -> ValueError:
     return ValueError(f"{source}: {message}")
 
 
+def _number(spec: dict[str, Any], name: str, source: str) -> float | None:
+    """The numeric field `name`, None when absent; an error naming it otherwise."""
+    value = spec.get(name)
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise _fail(source, f"{name} {value!r} is not a number") from None
+
+
 def strategy_from_dict(spec: dict[str, Any], source: str = "<dict>") -> Strategy:
     """Validate a declaration; errors name the file and the offending field."""
     required = ("id", "timeframes", "entry", "exit")
@@ -66,22 +77,29 @@ def strategy_from_dict(spec: dict[str, Any], source: str = "<dict>") -> Strategy
     unknown = sorted(set(spec) - known)
     if unknown:
         raise _fail(source, f"unknown field(s) {unknown}; known: {sorted(known)}")
-    timeframes = tuple(spec["timeframes"])
+    raw_timeframes = spec["timeframes"]
+    timeframes = (raw_timeframes,) if isinstance(raw_timeframes, str) else tuple(raw_timeframes)
     bad = [t for t in timeframes if t not in TIMEFRAMES]
     if bad or not timeframes:
         raise _fail(source, f"timeframes {bad or '[]'} invalid; choose from {list(TIMEFRAMES)}")
     direction = spec.get("direction", "long")
     if direction not in ("long", "short"):
         raise _fail(source, f"direction {direction!r} must be 'long' or 'short'")
-    stoploss = spec.get("stoploss")
-    if stoploss is not None and not -1 < float(stoploss) < 0:
+    numbers = {
+        name: _number(spec, name, source)
+        for name in ("stoploss", "take_profit", "position_weight", "fees", "slippage")
+    }
+    stoploss, take_profit = numbers["stoploss"], numbers["take_profit"]
+    if stoploss is not None and not -1 < stoploss < 0:
         raise _fail(source, f"stoploss {stoploss} must be a negative fraction, e.g. -0.1")
-    take_profit = spec.get("take_profit")
-    if take_profit is not None and float(take_profit) <= 0:
+    if take_profit is not None and take_profit <= 0:
         raise _fail(source, f"take_profit {take_profit} must be a positive fraction")
-    weight = float(spec.get("position_weight", 1.0))
+    weight = 1.0 if numbers["position_weight"] is None else numbers["position_weight"]
     if not 0 < weight <= 1:
         raise _fail(source, f"position_weight {weight} must be in (0, 1]")
+    for name in ("fees", "slippage"):
+        if (numbers[name] or 0.0) < 0:
+            raise _fail(source, f"{name} {numbers[name]} must not be negative")
     conditions = {}
     for name in ("entry", "exit"):
         try:
@@ -96,18 +114,21 @@ def strategy_from_dict(spec: dict[str, Any], source: str = "<dict>") -> Strategy
         entry=entry,
         exit=exit_,
         direction=direction,
-        stoploss=None if stoploss is None else float(stoploss),
-        take_profit=None if take_profit is None else float(take_profit),
+        stoploss=stoploss,
+        take_profit=take_profit,
         position_weight=weight,
-        fees=float(spec.get("fees", 0.0)),
-        slippage=float(spec.get("slippage", 0.0)),
+        fees=numbers["fees"] or 0.0,
+        slippage=numbers["slippage"] or 0.0,
         source=source,
     )
 
 
 def load_strategy(path: Path) -> Strategy:
     """Read one YAML declaration."""
-    return strategy_from_dict(yaml.safe_load(path.read_text()), source=str(path))
+    spec = yaml.safe_load(path.read_text())
+    if not isinstance(spec, dict):
+        raise _fail(str(path), "expected a mapping of fields, found " + type(spec).__name__)
+    return strategy_from_dict(spec, source=str(path))
 
 
 def load_library(directory: Path = LIBRARY_DIR) -> list[Strategy]:

@@ -67,8 +67,6 @@ def _loaded_hashes(conn: duckdb.DuckDBPyConnection) -> set[tuple[str, str, str]]
 def _prepare(
     store: ObjectStore, entry: ManifestEntry, dataset: Dataset
 ) -> tuple[pd.DataFrame, list[str]]:
-    if entry.read_error:
-        raise RawFileError(entry.read_error)
     frame = read_raw(store.get_bytes(entry.key), entry.key)
     typed, extra = validate(frame, dataset, entry.key)
     typed[AVAILABLE_AT] = dataset.availability.available_at(typed)

@@ -44,7 +44,7 @@ def test_replay_catches_a_feature_that_reads_the_next_bar(tmp_path, macd_reading
     settings = Settings.from_env(home=tmp_path / "leaky")
     assert materialize_graph(settings, land_sample_data=True).success
     with connect(settings.duckdb_path, read_only=True) as conn:
-        assert conn.sql("select count(*) from signals.signal_weights").fetchone()[0] > 0
+        assert conn.sql("select count(*) from signals.signal_weights").fetchall()[0][0] > 0
     result = replay_at(settings, default_cutoffs(settings, 1)[0])
     assert not result.equal
     weights = next(d for d in result.diffs if d.table == "signals.signal_weights")

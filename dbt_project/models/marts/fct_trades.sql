@@ -24,6 +24,7 @@ enriched as (
         trades.exit_reason,
         trades.trade_return,
         trades.bars_held,
+        trades.is_pending,
         trades.is_open,
         trades.trade_return > 0 as is_win
     from trades

@@ -19,7 +19,8 @@ renamed as (
         exit_reason,
         trade_return,
         bars_held,
-        exit_at is null as is_open
+        entry_at is null as is_pending,
+        entry_at is not null and exit_at is null as is_open
     from source
 )
 
