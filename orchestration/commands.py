@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,11 @@ from warehouse.object_store import open_store
 from warehouse.settings import Settings
 
 Outcome = tuple[dict[str, Any], list[str], int]
+
+
+def _interactive() -> bool:
+    """Progress bars on a terminal only (not in logs, pipes or CI)."""
+    return sys.stderr.isatty()
 
 
 def fresh_warehouse(settings: Settings) -> None:
@@ -73,7 +79,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> Outcome:
     """Fresh warehouse, whole graph on the sample data, replay checks, summary."""
     start = time.perf_counter()
     fresh_warehouse(settings)
-    materialize_graph(settings, land_sample_data=True)
+    materialize_graph(settings, land_sample_data=True, progress=_interactive())
     built = elapsed(start)
     replays = (
         [replay_at(settings, t) for t in default_cutoffs(settings, args.replays)]
@@ -97,6 +103,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> Outcome:
         f"warehouse:      {settings.duckdb_path}",
         f"LEAN workspace: {settings.lean_workspace}",
         f"report:         {report}",
+        f"dbt log:        {settings.home / 'logs' / 'dbt.log'}",
     ]
     payload = {
         "rows": rows,
@@ -175,7 +182,11 @@ def cmd_build(settings: Settings, args: argparse.Namespace) -> Outcome:
     start = time.perf_counter()
     selection = AssetSelection.from_string(args.select) if args.select else None
     result = materialize_graph(
-        settings, selection=selection, as_of=args.as_of, land_sample_data=False
+        settings,
+        selection=selection,
+        as_of=args.as_of,
+        land_sample_data=False,
+        progress=_interactive(),
     )
     keys = sorted(
         e.asset_key.to_user_string()
@@ -210,7 +221,13 @@ def cmd_grid(settings: Settings, args: argparse.Namespace) -> Outcome:
     selection |= AssetSelection.assets(
         *[AssetKey(["backtests", t]) for t in ("strategy_instances", "stats", "selections")]
     )
-    materialize_graph(settings, selection=selection, land_sample_data=False, backtest_config=config)
+    materialize_graph(
+        settings,
+        selection=selection,
+        land_sample_data=False,
+        backtest_config=config,
+        progress=_interactive(),
+    )
     with connect(settings.duckdb_path, read_only=True) as conn:
         stats = conn.execute(
             "select strategy_id, symbol, trades, win_rate, profit_factor, total_return, sharpe, "

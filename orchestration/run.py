@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
+from contextlib import redirect_stdout
 from typing import Any
 
-from dagster import AssetSelection, DagsterInstance, ExecuteInProcessResult, materialize
+from dagster import (
+    AssetSelection,
+    DagsterInstance,
+    Definitions,
+    ExecuteInProcessResult,
+    HookContext,
+    define_asset_job,
+    success_hook,
+)
+from tqdm import tqdm
 
 from orchestration.definitions import ASSETS, resources_for
 from warehouse.settings import Settings
@@ -23,6 +34,7 @@ def materialize_graph(
     land_sample_data: bool = True,
     backtest_config: dict[str, Any] | None = None,
     log_level: str = "WARNING",
+    progress: bool = False,
 ) -> ExecuteInProcessResult:
     """Run the selected assets (all by default) against one warehouse; raises on failure."""
     run_config = {
@@ -40,11 +52,22 @@ def materialize_graph(
     if not keys & {"backtests/trades", "backtests/stats"}:
         ops.pop("backtest_tables")
     logging.getLogger("dagster").setLevel(log_level)
-    with DagsterInstance.ephemeral() as instance:
-        return materialize(
-            ASSETS,
-            selection=selected,
-            resources=resources_for(settings, as_of),
-            run_config=run_config,
-            instance=instance,
-        )
+    bar = tqdm(desc="materializing", unit="step", disable=not progress, file=sys.stderr)
+
+    @success_hook
+    def advance(context: HookContext) -> None:
+        bar.set_postfix_str(context.op.name)
+        bar.update(1)
+
+    job = define_asset_job("signalyard", selection=selected, hooks={advance})
+    definitions = Definitions(assets=ASSETS, jobs=[job], resources=resources_for(settings, as_of))
+    job_def = definitions.resolve_job_def("signalyard")
+    bar.total = len(job_def.nodes_in_topological_order)
+    # dagster-dbt echoes dbt's console output to stdout; keep it in a log, not the summary.
+    log = settings.home / "logs" / "dbt.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with DagsterInstance.ephemeral() as instance, log.open("a") as out, redirect_stdout(out):
+        try:
+            return job_def.execute_in_process(run_config=run_config, instance=instance)
+        finally:
+            bar.close()

@@ -24,7 +24,7 @@ CRYPTO_START = date(2024, 1, 1)
 CRYPTO_DAYS = 42
 SEED = 20240101
 # Bump when the generator changes: folders written by an older version are rewritten.
-SAMPLE_VERSION = "1"
+SAMPLE_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -145,9 +145,12 @@ def write_sample_files(out_dir: Path) -> list[SampleDrop]:
         (equities / f"{symbol}.csv").write_text(frame.to_csv(index=False))
     for pair, price in CRYPTO_PAIRS.items():
         minutes = _crypto_minutes(pair, price, rng)
+        # One file per pair and week, named after the week's Monday (a weekly vendor dump).
+        monday = pd.to_datetime(minutes["ts"]).dt.to_period("W-SUN").dt.start_time
         minutes["ts"] = minutes["ts"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-        for day, frame in minutes.groupby(minutes["ts"].str[:10]):
-            (crypto / f"{pair}-1m-{day}.csv.gz").write_bytes(_gzip_csv(frame))
+        for week, frame in minutes.groupby(monday):
+            name = f"{pair}-1m-week-{week:%Y-%m-%d}.csv.gz"
+            (crypto / name).write_bytes(_gzip_csv(frame))
     interest = _short_interest(stocks, rng)
     for year, frame in interest.groupby(interest["publication_date"].str[:4]):
         (shorts / f"short_interest_{year}.csv").write_text(frame.to_csv(index=False))
