@@ -40,38 +40,40 @@ def _build(
     yield from invocation.stream()
 
 
-@dbt_assets(
-    manifest=MANIFEST, exclude=PYTHON_FED, dagster_dbt_translator=TRANSLATOR, name="dbt_bars"
+def _dbt_stage(name: str, select: str, exclude: str | None, description: str) -> Any:
+    """One @dbt_assets definition over a selection, building it with `dbt build`."""
+
+    @dbt_assets(
+        manifest=MANIFEST,
+        select=select,
+        exclude=exclude,
+        dagster_dbt_translator=TRANSLATOR,
+        name=name,
+    )
+    def stage(
+        context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    ) -> Iterator[Any]:
+        yield from _build(context, dbt, warehouse)
+
+    stage.__doc__ = description
+    return stage
+
+
+dbt_bars = _dbt_stage(
+    "dbt_bars",
+    "fqn:*",
+    PYTHON_FED,
+    "Staging and bar models: typed, deduplicated, resampled, SQL features.",
 )
-def dbt_bars(
-    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
-) -> Iterator[Any]:
-    """Staging and bar models: typed, deduplicated, resampled, SQL features."""
-    yield from _build(context, dbt, warehouse)
-
-
-@dbt_assets(
-    manifest=MANIFEST,
-    select="source:features+",
-    exclude="source:backtests+",
-    dagster_dbt_translator=TRANSLATOR,
-    name="dbt_features",
+dbt_features = _dbt_stage(
+    "dbt_features",
+    "source:features+",
+    "source:backtests+",
+    "UDF features joined with the SQL features and alternative data.",
 )
-def dbt_features(
-    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
-) -> Iterator[Any]:
-    """UDF features joined with the SQL features and alternative data."""
-    yield from _build(context, dbt, warehouse)
-
-
-@dbt_assets(
-    manifest=MANIFEST,
-    select="source:backtests+",
-    dagster_dbt_translator=TRANSLATOR,
-    name="dbt_results",
+dbt_results = _dbt_stage(
+    "dbt_results",
+    "source:backtests+",
+    None,
+    "Trades, statistics, point-in-time selections and the signal tables.",
 )
-def dbt_results(
-    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
-) -> Iterator[Any]:
-    """Trades, statistics, point-in-time selections and the signal tables."""
-    yield from _build(context, dbt, warehouse)

@@ -2,12 +2,7 @@ with
 
 source as (select * from {{ source('raw', 'bars_1d') }}),
 
-known as (
-    select * from source
-    where available_at <= {{ as_of() }}
-),
-
-versions as (
+renamed as (
     select
         upper(trim(symbol)) as symbol,
         ts,
@@ -19,29 +14,13 @@ versions as (
         adj_close,
         available_at,
         _source_file as source_file,
-        _received_at as received_at,
-        row_number() over (
-            partition by upper(trim(symbol)), ts
-            order by available_at desc, _received_at desc, _source_file desc
-        ) as version_rank
-    from known
+        _received_at as received_at
+    from source
 ),
 
 latest as (
-    select
-        symbol,
-        ts,
-        open,
-        high,
-        low,
-        close,
-        volume,
-        adj_close,
-        available_at,
-        source_file,
-        received_at
-    from versions
-    where version_rank = 1
+    {{ latest_known('renamed', ['symbol', 'ts'], ['symbol', 'ts', 'open', 'high', 'low',
+        'close', 'volume', 'adj_close', 'available_at', 'source_file', 'received_at']) }}
 )
 
 select * from latest
