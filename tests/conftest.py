@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -11,14 +12,50 @@ os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
 from warehouse.engines.duckdb import connect  # noqa: E402
-from warehouse.object_store import LocalObjectStore  # noqa: E402
+from warehouse.object_store import LocalObjectStore, S3ObjectStore  # noqa: E402
 from warehouse.settings import Settings  # noqa: E402
 
 
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """A real S3-compatible server (moto's server mode) on 127.0.0.1 for this session."""
+    import socket
+
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> LocalObjectStore:
-    """An empty local lake."""
-    return LocalObjectStore(tmp_path / "lake")
+def s3_client(s3_endpoint, monkeypatch):
+    """A boto3 client for the local server, configured through the standard AWS variables."""
+    import boto3
+
+    for name, value in {
+        "AWS_ENDPOINT_URL": s3_endpoint,
+        "AWS_ACCESS_KEY_ID": "signalyard-test",
+        "AWS_SECRET_ACCESS_KEY": "signalyard-test-secret",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    return boto3.client("s3")
+
+
+@pytest.fixture(params=["local", "s3"])
+def store(request, tmp_path: Path):
+    """An empty lake: a local folder, and the same tests again on S3 (local server)."""
+    if request.param == "local":
+        return LocalObjectStore(tmp_path / "lake")
+    client = request.getfixturevalue("s3_client")
+    bucket = f"lake-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=bucket)
+    return S3ObjectStore(f"s3://{bucket}/signalyard", client=client)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class ObjectStore(Protocol):
@@ -88,10 +88,76 @@ class LocalObjectStore:
         return self._path(key)
 
 
+class S3ObjectStore:
+    """A lake under `s3://bucket/prefix` through boto3 (credentials from the AWS chain).
+
+    S3 writes are atomic per object, so the manifest's all-or-nothing property holds.
+    The endpoint, region and credentials come from boto3's standard chain
+    (`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`, profiles, ...); none are logged.
+    """
+
+    def __init__(self, url: str, client: Any = None) -> None:
+        if not url.startswith("s3://"):
+            raise ValueError(f"not an s3:// URL: {url!r}")
+        bucket, _, prefix = url[len("s3://") :].partition("/")
+        if not bucket:
+            raise ValueError(f"no bucket in {url!r}; expected s3://bucket[/prefix]")
+        self.url = url
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        if client is None:
+            import boto3
+
+            client = boto3.client("s3")
+        self.client = client
+
+    def _key(self, key: str) -> str:
+        validate_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        """Write `data` at `key` (one PUT: readers see all of it or nothing)."""
+        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+
+    def get_bytes(self, key: str) -> bytes:
+        """Read the whole object at `key`."""
+        response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+        return response["Body"].read()
+
+    def exists(self, key: str) -> bool:
+        """Whether an object exists at `key`."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
+    def list(self, prefix: str) -> Iterator[str]:
+        """Keys under `prefix`, sorted, relative to the store's own prefix."""
+        full = self._key(prefix) if prefix else self.prefix
+        if full and not full.endswith("/"):
+            full += "/"
+        strip = len(f"{self.prefix}/") if self.prefix else 0
+        keys = []
+        for page in self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=full
+        ):
+            keys.extend(item["Key"][strip:] for item in page.get("Contents", []))
+        return iter(sorted(keys))
+
+    def local_path(self, key: str) -> Path | None:
+        """None: objects in S3 have no local path."""
+        return None
+
+
 def open_store(url: str) -> ObjectStore:
-    """The store for a lake URL: a local path now; `s3://` arrives with the S3 store."""
+    """The store for a lake URL: `s3://bucket/prefix` or a local folder."""
     if url.startswith("s3://"):
-        raise NotImplementedError(
-            "s3:// lakes are not supported yet in this build; use a local folder"
-        )
+        return S3ObjectStore(url)
+    if "://" in url:
+        raise ValueError(f"unsupported lake URL {url!r}: use a local path or s3://bucket/prefix")
     return LocalObjectStore(url)
