@@ -73,6 +73,19 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("kind", choices=["lean"])
     export.add_argument("--out", type=Path, required=True, help="workspace folder to write")
     export.add_argument("--json", action="store_true")
+    publish = commands.add_parser("publish", help="push a LEAN workspace to QuantConnect Cloud")
+    publish.add_argument("service", choices=["qc"])
+    publish.add_argument("--workspace", type=Path, help="workspace (default: <home>/lean)")
+    publish.add_argument("--project", default="SignalWeights", help="project folder to push")
+    publish.add_argument("--json", action="store_true")
+
+    feedback = commands.add_parser("feedback", help="read LEAN orders and fills back")
+    feedback.add_argument("source", choices=["lean"])
+    feedback.add_argument(
+        "path", type=Path, help="a backtest result folder, or a live order-events .jsonl file"
+    )
+    feedback.add_argument("--backtest-id", help="which result in the folder (default: the only)")
+    feedback.add_argument("--json", action="store_true")
     return parser
 
 

@@ -15,7 +15,7 @@ from dagster import AssetKey, AssetSelection
 from orchestration.replay import ReplayResult, default_cutoffs, replay_at
 from orchestration.run import materialize_graph
 from orchestration.summary import passing_instances, quarantined_files, table_rows
-from warehouse.engines.duckdb import connect
+from warehouse.engines.duckdb import connect, table_exists
 from warehouse.landing import land_path
 from warehouse.loading import load_new
 from warehouse.manifest import read_manifest
@@ -251,3 +251,78 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> Outcome:
         f"{len(export.signal_files)} file(s)"
     ]
     return {"workspace": str(export.workspace), "rows": export.rows_written}, lines, 0
+
+
+def cmd_publish(settings: Settings, args: argparse.Namespace) -> Outcome:
+    """Push a workspace project and its signal files to QuantConnect Cloud."""
+    from signals.lean_cloud import QuantConnectClient
+
+    workspace = args.workspace or settings.lean_workspace
+    result = QuantConnectClient().publish_workspace(workspace, args.project)
+    lines = [
+        f"published {args.project} to QuantConnect project {result.project_id}: "
+        f"{len(result.files)} file(s), {len(result.object_keys)} ObjectStore object(s)"
+    ]
+    payload = {
+        "project_id": result.project_id,
+        "files": result.files,
+        "objects": list(result.object_keys),
+    }
+    return payload, lines, 0
+
+
+_INTENDED_PRICES = """
+    select o.signal_id, coalesce(o.entry_price, e.signal_close) as intended_price
+    from signals.signal_orders o
+    join marts.fct_signal_events e
+      on e.strategy_id = o.strategy_id and e.symbol = o.symbol
+     and e.signal_bar_ts = o.timestamp and e.event_type = 'entry'
+    where o.position_status
+"""
+
+
+def cmd_feedback(settings: Settings, args: argparse.Namespace) -> Outcome:
+    """Load LEAN orders, fills, positions and statistics; slippage against the signals."""
+    from signals.lean_feedback import (
+        position_status,
+        read_backtest,
+        read_live_order_events,
+        slippage,
+        write_feedback,
+    )
+
+    if args.path.is_dir():
+        feedback = read_backtest(args.path, args.backtest_id)
+    else:
+        feedback = read_live_order_events(args.path)
+    with connect(settings.duckdb_path) as conn:
+        write_feedback(conn, feedback)
+        has_signals = table_exists(conn, "signals.signal_orders")
+        intended = (
+            conn.sql(_INTENDED_PRICES).df()
+            if has_signals
+            else pd.DataFrame(
+                {"signal_id": pd.Series(dtype="str"), "intended_price": pd.Series(dtype="float64")}
+            )
+        )
+        costs = slippage(feedback.orders, feedback.fills, intended)
+        status = position_status(feedback.orders, feedback.fills)
+        for name, frame in (("slippage", costs), ("position_status", status)):
+            conn.register("_frame", frame)
+            conn.execute(f"create or replace table lean.{name} as select * from _frame")
+            conn.unregister("_frame")
+    lines = [
+        f"orders {len(feedback.orders)}, fills {len(feedback.fills)}, "
+        f"open positions {int(status['position_status'].sum())}, "
+        f"statistics {len(feedback.statistics)}",
+        f"slippage: {len(costs)} entry order(s), mean {costs['slippage_bps'].mean():.1f} bps"
+        if len(costs)
+        else "slippage: no entry order matched a signal of this warehouse",
+    ]
+    payload = {
+        "orders": len(feedback.orders),
+        "fills": len(feedback.fills),
+        "slippage": costs.to_dict("records"),
+        "position_status": status.to_dict("records"),
+    }
+    return payload, lines, 0

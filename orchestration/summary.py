@@ -6,7 +6,7 @@ import duckdb
 
 from warehouse.engines.duckdb import table_exists
 
-SCHEMAS = ("raw", "staging", "intermediate", "features", "backtests", "marts", "signals")
+SCHEMAS = ("raw", "staging", "intermediate", "features", "backtests", "marts", "signals", "lean")
 
 
 def table_rows(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:

@@ -93,3 +93,23 @@ def test_status_reports_the_demo_warehouse(demo_settings, capsys):
     code, out, _ = _run(capsys, "--home", str(demo_settings.home), "status")
     assert code == 0
     assert "synth_exchange/bars_1m" in out and "signals.signal_weights" in out
+
+
+FEEDBACK = Path(__file__).resolve().parents[1] / "signals" / "fixtures" / "lean_results"
+
+
+def test_feedback_loads_lean_orders_and_fills_into_the_warehouse(tmp_path: Path, capsys):
+    home = ["--home", str(tmp_path)]
+    code, out, _ = _run(capsys, *home, "feedback", "lean", str(FEEDBACK), "--json")
+    payload = json.loads(out)
+    assert code == 0 and payload["orders"] == 6 and payload["fills"] == 4
+    code, out, _ = _run(capsys, *home, "status", "--json")
+    rows = json.loads(out)["rows"]
+    assert rows["lean.orders"] == 6 and rows["lean.fills"] == 4
+
+
+def test_publish_without_credentials_fails_clearly(tmp_path: Path, capsys, monkeypatch):
+    monkeypatch.delenv("QC_USER_ID", raising=False)
+    monkeypatch.delenv("QC_API_TOKEN", raising=False)
+    code, _, err = _run(capsys, "--home", str(tmp_path), "publish", "qc")
+    assert code == 2 and "QC_USER_ID" in err
