@@ -72,6 +72,11 @@ def _parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="export signal tables")
     export.add_argument("kind", choices=["lean"])
     export.add_argument("--out", type=Path, required=True, help="workspace folder to write")
+    export.add_argument(
+        "--replace",
+        action="store_true",
+        help="rewrite the signal files (default: append only new rows)",
+    )
     export.add_argument("--json", action="store_true")
     publish = commands.add_parser("publish", help="push a LEAN workspace to QuantConnect Cloud")
     publish.add_argument("service", choices=["qc"])

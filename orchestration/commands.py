@@ -79,7 +79,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> Outcome:
     """Fresh warehouse, whole graph on the sample data, replay checks, summary."""
     start = time.perf_counter()
     fresh_warehouse(settings)
-    materialize_graph(settings, land_sample_data=True, progress=_interactive())
+    materialize_graph(settings, land_sample_data=True, progress=_interactive(), lean_mode="replace")
     built = elapsed(start)
     replays = (
         [replay_at(settings, t) for t in default_cutoffs(settings, args.replays)]
@@ -238,19 +238,25 @@ def cmd_grid(settings: Settings, args: argparse.Namespace) -> Outcome:
 
 
 def cmd_export(settings: Settings, args: argparse.Namespace) -> Outcome:
-    """Export the signal tables to a LEAN CLI workspace."""
-    from signals.lean_export import export_lean_workspace
+    """Export the signal tables and prices to a LEAN CLI workspace."""
+    from signals.lean_workspace import export_from_warehouse
 
     with connect(settings.duckdb_path, read_only=True) as conn:
-        weights = conn.execute(
-            "select * from signals.signal_weights order by signal_timestamp, symbol"
-        ).fetchdf()
-    export = export_lean_workspace(weights, args.out)
+        export = export_from_warehouse(
+            conn, args.out, mode="replace" if args.replace else "append", object_store=True
+        )
     lines = [
-        f"wrote LEAN workspace {export.workspace}: {export.rows_written} signal rows in "
-        f"{len(export.signal_files)} file(s)"
+        f"wrote LEAN workspace {export.workspace} ({'replaced' if args.replace else 'appended'}"
+        f"): {export.rows_written} weight row(s), {export.orders_written} order row(s), "
+        f"{len(export.price_files)} price file(s)"
     ]
-    return {"workspace": str(export.workspace), "rows": export.rows_written}, lines, 0
+    payload = {
+        "workspace": str(export.workspace),
+        "rows": export.rows_written,
+        "orders": export.orders_written,
+        "price_files": len(export.price_files),
+    }
+    return payload, lines, 0
 
 
 def cmd_publish(settings: Settings, args: argparse.Namespace) -> Outcome:

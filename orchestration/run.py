@@ -35,12 +35,14 @@ def materialize_graph(
     backtest_config: dict[str, Any] | None = None,
     log_level: str = "WARNING",
     progress: bool = False,
+    lean_mode: str = "append",
 ) -> ExecuteInProcessResult:
     """Run the selected assets (all by default) against one warehouse; raises on failure."""
     run_config = {
         "ops": {
             "lake__raw_files": {"config": {"land_sample_data": land_sample_data}},
             "backtest_tables": {"config": backtest_config or {}},
+            "lean__workspace": {"config": {"mode": lean_mode}},
         },
         "loggers": {"console": {"config": {"log_level": log_level}}},
     }
@@ -51,6 +53,8 @@ def materialize_graph(
         ops.pop("lake__raw_files")
     if not keys & {"backtests/trades", "backtests/stats"}:
         ops.pop("backtest_tables")
+    if "lean/workspace" not in keys:
+        ops.pop("lean__workspace")
     logging.getLogger("dagster").setLevel(log_level)
     bar = tqdm(desc="materializing", unit="step", disable=not progress, file=sys.stderr)
 

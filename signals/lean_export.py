@@ -1,17 +1,52 @@
-"""Write a signal_weights frame as a ready LEAN CLI workspace: lean.json, data, projects."""
+"""Write signal_weights/signal_orders frames and prices as a ready LEAN CLI workspace."""
+
+# Modes. mode="append" (the default) treats each signal file as an append-only log, so a live
+# algorithm polling it sees every row exactly once: pass the whole table every time; for each
+# file the frame has rows for, the rows with signal_timestamp at or before the file's last one
+# must render exactly as the file's rows (else ValueError naming the file, nothing written) and
+# only the newer rows are appended (the file keeps a byte-identical prefix). Files of strategies
+# or symbols absent from the frame are kept; universe.csv merges old and new signal spans.
+# mode="replace" deletes and rewrites the folder of every table passed (signal_weights always,
+# signal_orders when `orders` is given), under data/ and, with object_store=True, storage/.
+# object_store=True writes the same files under <out_dir>/storage/<key>: the LEAN CLI mounts
+# the workspace's storage/ folder as LEAN's object-store-root (/Storage), so the key the
+# algorithm reads is the path below storage/, e.g. custom/signal_weights/<id>/weights/<s>.csv.
+# prices= writes bars in LEAN's own format into <out_dir>/data (signals/lean_prices.py); price
+# files are rewritten from the frame on every export, they are not append-only.
+# signal_orders: data/custom/signal_orders/<strategy_id>/universe.csv (as for weights) and
+# orders/<symbol lower>.csv with the contract columns; null prices are empty fields,
+# position_status is true/false, floats are shortest round-trip, times as for weights.
+# Every file is written atomically (temporary file + rename).
 
 from __future__ import annotations
 
 import json
 import math
-import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from signals.lean_formats import (
+    ID_PATTERN,
+    appended_text,
+    check_case_twins,
+    check_columns,
+    check_identifiers,
+    check_not_late,
+    csv_text,
+    format_utc,
+    orders_csv_text,
+    security_for,
+    universe_text,
+    utc_naive,
+    validate_orders,
+    write_text,
+)
+from signals.lean_prices import validate_bars, write_lean_prices
 from warehouse.columns import (
     SIGNAL,
     SIGNAL_TIMESTAMP,
@@ -22,19 +57,29 @@ from warehouse.columns import (
 )
 from warehouse.settings import LEAN_ALGORITHMS_DIR
 
+__all__ = [
+    "DATA_ROOT",
+    "ID_PATTERN",
+    "LEAN_JSON",
+    "ORDERS_ROOT",
+    "LeanExport",
+    "default_parameters",
+    "export_lean_workspace",
+    "find_projects",
+    "security_for",
+    "signal_csv_text",
+    "validate_weights",
+]
+
 # The file format below is what lean_algorithms/shared/signal_data.py parses; keep them in step.
 DATA_ROOT = Path("data") / "custom" / "signal_weights"
+ORDERS_ROOT = Path("data") / "custom" / "signal_orders"
+STORAGE_DIR = "storage"
+MODES = ("append", "replace")
 UNIVERSE_FILE = "universe.csv"
 WEIGHTS_DIR = "weights"
-UNIVERSE_COLUMNS = (
-    SYMBOL,
-    "security_type",
-    "market",
-    "first_signal_timestamp",
-    "last_signal_timestamp",
-)
+ORDERS_DIR = "orders"
 SHARED_READER = Path("shared") / "signal_data.py"
-ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _SKIPPED_NAMES = {"__pycache__", ".mypy_cache", ".ruff_cache", "backtests", "optimizations", "live"}
 
 # lean.json: the engine settings `lean init` keeps from LEAN's Launcher/config.json that a local
@@ -74,102 +119,160 @@ LEAN_JSON: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class LeanExport:
-    """What an export wrote: the workspace, its signal and universe files, rows, projects."""
+    """What an export wrote: workspace, data files (signal, universe, orders, prices), projects."""
 
     workspace: Path
     signal_files: tuple[Path, ...]
     universe_files: tuple[Path, ...]
     rows_written: int
     project_dirs: tuple[Path, ...]
+    order_files: tuple[Path, ...] = ()
+    order_universe_files: tuple[Path, ...] = ()
+    orders_written: int = 0
+    storage_files: tuple[Path, ...] = ()
+    price_files: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Table:
+    """One signal table's place in the workspace and how one symbol's file is rendered."""
+
+    root: Path
+    rows_dir: str
+    render: Callable[[pd.DataFrame], str]
+
+
+WEIGHTS_TABLE = _Table(DATA_ROOT, WEIGHTS_DIR, lambda rows: signal_csv_text(rows))
+ORDERS_TABLE = _Table(ORDERS_ROOT, ORDERS_DIR, orders_csv_text)
+
+
+@dataclass
+class _Plan:
+    """Files to write (path -> text), checked in full before the first write."""
+
+    writes: dict[Path, str]
+    row_files: list[Path]
+    universe_files: list[Path]
+    storage_files: list[Path]
 
 
 def export_lean_workspace(
-    weights: pd.DataFrame, out_dir: Path, *, algorithms_dir: Path | None = None
+    weights: pd.DataFrame,
+    out_dir: Path,
+    *,
+    algorithms_dir: Path | None = None,
+    orders: pd.DataFrame | None = None,
+    mode: str = "append",
+    object_store: bool = False,
+    prices: pd.DataFrame | None = None,
+    price_resolution: str = "minute",
 ) -> LeanExport:
-    """Write `weights` (the signal_weights contract) and the LEAN projects as a CLI workspace."""
+    """Write signal tables, optional prices and the LEAN projects as a CLI workspace."""
+    if mode not in MODES:
+        raise ValueError(f"mode: {mode!r} is not one of {MODES}")
     frame = validate_weights(weights)
+    order_frame = validate_orders(orders) if orders is not None else None
+    if prices is not None:
+        validate_bars(prices, price_resolution)
     source_dir = Path(algorithms_dir) if algorithms_dir is not None else LEAN_ALGORITHMS_DIR
     reader = source_dir / SHARED_READER
     if not reader.is_file():
         raise FileNotFoundError(f"{reader}: the shared signal reader is missing")
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    tables = [(WEIGHTS_TABLE, frame)] + (
+        [(ORDERS_TABLE, order_frame)] if order_frame is not None else []
+    )
+    bases = [Path()] + ([Path(STORAGE_DIR)] if object_store else [])
+    if mode == "replace":
+        plans = [_plan_table(rows, table, out_dir, bases, append=False) for table, rows in tables]
+        for table, _ in tables:
+            for base in bases:
+                _remove_tree(out_dir / base / _table_key(table.root, base))
+    else:
+        plans = [_plan_table(rows, table, out_dir, bases, append=True) for table, rows in tables]
     _write_text(out_dir / "lean.json", _json_text(LEAN_JSON))
-
-    data_root = out_dir / DATA_ROOT
-    if data_root.exists():
-        shutil.rmtree(data_root)  # the exporter owns this folder: no stale strategies survive
-    signal_files: list[Path] = []
-    universe_files: list[Path] = []
-    for strategy_id, rows in frame.groupby(STRATEGY_ID, sort=True):
-        strategy_dir = data_root / str(strategy_id)
-        universe_files.append(_write_universe(strategy_dir / UNIVERSE_FILE, rows))
-        for symbol, symbol_rows in rows.groupby(SYMBOL, sort=True):
-            path = strategy_dir / WEIGHTS_DIR / f"{str(symbol).lower()}.csv"
-            _write_text(path, signal_csv_text(symbol_rows))
-            signal_files.append(path)
+    for plan in plans:
+        for path, text in plan.writes.items():
+            _write_text(path, text)
+    price_files: tuple[Path, ...] = ()
+    if prices is not None:
+        price_files = write_lean_prices(prices, out_dir / "data", resolution=price_resolution)
 
     defaults = default_parameters(frame)
     project_dirs = tuple(
         _export_project(project, out_dir / project.name, reader, defaults)
         for project in find_projects(source_dir)
     )
+    weights_plan, orders_plan = plans[0], plans[1] if len(plans) > 1 else None
     return LeanExport(
         workspace=out_dir,
-        signal_files=tuple(signal_files),
-        universe_files=tuple(universe_files),
+        signal_files=tuple(weights_plan.row_files),
+        universe_files=tuple(weights_plan.universe_files),
         rows_written=len(frame),
         project_dirs=project_dirs,
+        order_files=tuple(orders_plan.row_files) if orders_plan else (),
+        order_universe_files=tuple(orders_plan.universe_files) if orders_plan else (),
+        orders_written=len(order_frame) if order_frame is not None else 0,
+        storage_files=tuple(path for plan in plans for path in plan.storage_files),
+        price_files=tuple(price_files),
     )
+
+
+def _table_key(root: Path, base: Path) -> Path:
+    """A table root under data/ (base '') or under storage/ (the ObjectStore key, no data/)."""
+    return root if base == Path() else root.relative_to("data")
+
+
+def _plan_table(
+    frame: pd.DataFrame, table: _Table, out_dir: Path, bases: list[Path], *, append: bool
+) -> _Plan:
+    """The files of one table under every base; in append mode checked against the files."""
+    plan = _Plan({}, [], [], [])
+    for strategy_id, rows in frame.groupby(STRATEGY_ID, sort=True):
+        row_texts = {
+            f"{table.rows_dir}/{str(symbol).lower()}.csv": table.render(symbol_rows)
+            for symbol, symbol_rows in rows.groupby(SYMBOL, sort=True)
+        }
+        for base in bases:
+            strategy_dir = out_dir / base / _table_key(table.root, base) / str(strategy_id)
+            universe = strategy_dir / UNIVERSE_FILE
+            plan.writes[universe] = universe_text(rows, universe if append else None)
+            for relative, text in row_texts.items():
+                path = strategy_dir / relative
+                plan.writes[path] = appended_text(path, text) if append else text
+            paths = [universe, *(strategy_dir / relative for relative in row_texts)]
+            if base != Path():
+                plan.storage_files.extend(paths)
+            else:
+                plan.universe_files.append(universe)
+                plan.row_files.extend(paths[1:])
+    return plan
+
+
+def _remove_tree(path: Path) -> None:
+    """Delete a folder the exporter owns (replace mode), if it exists."""
+    if path.exists():
+        shutil.rmtree(path)
 
 
 def validate_weights(weights: pd.DataFrame) -> pd.DataFrame:
     """Check the contract columns and values; return them with times as naive UTC."""
-    missing = [column for column in SIGNAL_WEIGHTS_COLUMNS if column not in weights.columns]
-    if missing:
-        raise ValueError(
-            f"weights: missing columns {missing}; received {list(weights.columns)}; "
-            f"expected {list(SIGNAL_WEIGHTS_COLUMNS)}"
-        )
-    frame = weights.loc[:, list(SIGNAL_WEIGHTS_COLUMNS)].reset_index(drop=True)
+    frame = check_columns(weights, SIGNAL_WEIGHTS_COLUMNS, "weights")
     for column in (SYMBOL, STRATEGY_ID):
-        _check_identifiers(frame[column], column)
+        check_identifiers(frame[column], column, "weights")
     for column in (SIGNAL_TIMESTAMP, TIMESTAMP):
-        frame[column] = _utc_naive(frame[column], column)
+        frame[column] = utc_naive(frame[column], column, "weights")
     frame[SIGNAL] = _checked_signal(frame[SIGNAL])
-    late = frame.index[frame[TIMESTAMP] > frame[SIGNAL_TIMESTAMP]]
-    if len(late):
+    check_not_late(frame, "weights")
+    key = [STRATEGY_ID, SYMBOL, SIGNAL_TIMESTAMP, TIMESTAMP]
+    duplicated = frame.index[frame.duplicated(key, keep=False)]
+    if len(duplicated):
         raise ValueError(
-            f"weights.iloc[{late[0]}], column {TIMESTAMP!r}: later than {SIGNAL_TIMESTAMP!r} "
-            "(a signal cannot refer to a bar after it became available)"
+            f"weights.iloc{list(duplicated[:2])}: duplicate rows for columns {key} "
+            "(one weight per key)"
         )
-    _check_unique(frame)
+    check_case_twins(frame, "weights")
     return frame
-
-
-def _check_identifiers(values: pd.Series, column: str) -> None:
-    """Symbols and strategy ids become file names: plain, non-empty identifiers only."""
-    for position, value in enumerate(values):
-        if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
-            raise ValueError(
-                f"weights.iloc[{position}], column {column!r}: {value!r} is not an identifier "
-                f"matching {ID_PATTERN.pattern}"
-            )
-
-
-def _utc_naive(values: pd.Series, column: str) -> pd.Series:
-    """A datetime64 column as naive UTC (tz-aware is converted; naive is taken as UTC)."""
-    if not pd.api.types.is_datetime64_any_dtype(values):
-        raise ValueError(f"weights, column {column!r}: expected datetime64, got {values.dtype}")
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        values = values.dt.tz_convert("UTC").dt.tz_localize(None)
-    bad = values.index[values.isna() | (values.dt.nanosecond != 0)]
-    if len(bad):
-        raise ValueError(
-            f"weights.iloc[{bad[0]}], column {column!r}: {values[bad[0]]!r} is missing or "
-            "finer than a microsecond"
-        )
-    return values
 
 
 def _checked_signal(values: pd.Series) -> pd.Series:
@@ -185,43 +288,6 @@ def _checked_signal(values: pd.Series) -> pd.Series:
     return floats
 
 
-def _check_unique(frame: pd.DataFrame) -> None:
-    """One weight per strategy, symbol, signal_timestamp and timestamp; no case-only twins."""
-    key = [STRATEGY_ID, SYMBOL, SIGNAL_TIMESTAMP, TIMESTAMP]
-    duplicated = frame.index[frame.duplicated(key, keep=False)]
-    if len(duplicated):
-        raise ValueError(
-            f"weights.iloc{list(duplicated[:2])}: duplicate rows for columns {key} "
-            "(one weight per key)"
-        )
-    names = frame[[STRATEGY_ID, SYMBOL]].drop_duplicates()
-    twins = names[
-        names.assign(lower=names[SYMBOL].str.lower()).duplicated([STRATEGY_ID, "lower"], keep=False)
-    ]
-    if len(twins):
-        raise ValueError(
-            f"weights, column {SYMBOL!r}: {sorted(twins[SYMBOL])} differ only in case "
-            "(signal file names are lower case)"
-        )
-
-
-def security_for(symbol: str) -> tuple[str, str]:
-    """LEAN security type and market of a symbol: *USDT -> Binance crypto, *USD -> Coinbase."""
-    upper = symbol.upper()
-    if upper.endswith("USDT"):
-        return "crypto", "binance"
-    if upper.endswith("USD"):
-        return "crypto", "coinbase"
-    return "equity", "usa"
-
-
-def format_utc(values: pd.Series) -> pd.Series:
-    """Naive-UTC datetimes as `YYYY-MM-DDTHH:MM:SS[.ffffff]Z` strings."""
-    seconds = values.dt.strftime("%Y-%m-%dT%H:%M:%S")
-    fraction = values.dt.microsecond.map(lambda micro: f".{micro:06d}" if micro else "")
-    return seconds.astype(str) + fraction.astype(str) + "Z"
-
-
 def signal_csv_text(rows: pd.DataFrame) -> str:
     """One signal file: header, then rows by signal_timestamp, symbol, timestamp."""
     ordered = rows.sort_values([SIGNAL_TIMESTAMP, SYMBOL, TIMESTAMP], kind="mergesort")
@@ -234,24 +300,7 @@ def signal_csv_text(rows: pd.DataFrame) -> str:
             STRATEGY_ID: ordered[STRATEGY_ID].astype(str),
         }
     )
-    return _csv_text(SIGNAL_WEIGHTS_COLUMNS, table)
-
-
-def _write_universe(path: Path, rows: pd.DataFrame) -> Path:
-    """Write one strategy's universe.csv: symbol, security type, market and signal span."""
-    spans = rows.groupby(SYMBOL, sort=True)[SIGNAL_TIMESTAMP].agg(["min", "max"])
-    securities = [security_for(str(symbol)) for symbol in spans.index]
-    table = pd.DataFrame(
-        {
-            SYMBOL: [str(symbol) for symbol in spans.index],
-            "security_type": [security_type for security_type, _ in securities],
-            "market": [market for _, market in securities],
-            "first_signal_timestamp": format_utc(spans["min"]).to_list(),
-            "last_signal_timestamp": format_utc(spans["max"]).to_list(),
-        }
-    )
-    _write_text(path, _csv_text(UNIVERSE_COLUMNS, table))
-    return path
+    return csv_text(SIGNAL_WEIGHTS_COLUMNS, table)
 
 
 def default_parameters(frame: pd.DataFrame) -> dict[str, str]:
@@ -298,19 +347,13 @@ def _project_files(project: Path) -> list[Path]:
     return files
 
 
-def _csv_text(columns: tuple[str, ...], table: pd.DataFrame) -> str:
-    """A header line and one comma-joined line per row, `\\n`-terminated."""
-    lines = [",".join(columns)]
-    lines.extend(",".join(values) for values in table[list(columns)].itertuples(index=False))
-    return "\n".join(lines) + "\n"
-
-
 def _json_text(value: dict[str, Any]) -> str:
     """Stable JSON text: 4-space indent as the LEAN CLI writes it, trailing newline."""
     return json.dumps(value, indent=4) + "\n"
 
 
 def _write_text(path: Path, text: str) -> None:
-    """Write UTF-8 text with `\\n` line ends, creating parent folders."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8", newline="\n")
+    """Write UTF-8 text atomically unless the file already holds exactly that text."""
+    if path.is_file() and path.read_bytes() == text.encode("utf-8"):
+        return
+    write_text(path, text)

@@ -268,12 +268,25 @@ def _time(value: Any, where: str, name: str) -> pd.Timestamp:
     return stamp.as_unit("us")
 
 
+# BracketSignals tags every order `<signal_id>:<leg>[:...]` (entry tags also carry the
+# bracket prices); the long leg names are accepted too.
+LEG_NAMES = {
+    "entry": "entry",
+    "stop": "stop_loss",
+    "target": "take_profit",
+    "exit": "exit",
+    "stop_loss": "stop_loss",
+    "take_profit": "take_profit",
+}
+
+
 def split_tag(tag: str) -> tuple[str | None, str | None]:
-    """Signal id and bracket leg of an order tag ("<signal_id>[:<leg>]"); (None, None) if empty."""
+    """Signal id and bracket leg of an order tag (`<signal_id>[:<leg>[:...]]`)."""
     if not tag:
         return None, None
-    signal_id, _, leg = tag.rpartition(":")
-    if signal_id and leg in LEGS:
+    signal_id, _, rest = tag.partition(":")
+    leg = LEG_NAMES.get(rest.split(":", 1)[0]) if rest else "entry"
+    if signal_id and leg is not None:
         return signal_id, leg
     return tag, "entry"
 

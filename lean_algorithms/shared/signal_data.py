@@ -1,9 +1,18 @@
-"""LEAN custom data for the `signal_weights` table: one PythonData class plus pure parsers."""
+"""LEAN custom data for the `signal_weights` and `signal_orders` tables, plus pure parsers."""
 
-# The exporter (signals/lean_export.py) writes, under the LEAN data folder:
+# Keys, relative to the LEAN data folder (backtest) or the ObjectStore (live):
 #     custom/signal_weights/<strategy_id>/universe.csv           one row per traded symbol
 #     custom/signal_weights/<strategy_id>/weights/<symbol>.csv   the rows of one symbol
+#     custom/signal_orders/<strategy_id>/universe.csv            same format as above
+#     custom/signal_orders/<strategy_id>/orders/<symbol>.csv     bracket-order rows of one symbol
 # This file is copied into every exported LEAN project, so it imports nothing from signalyard.
+#
+# Live switch (data_location): a backtest reads the files under Globals.data_folder; a live
+# algorithm reads the same key from its ObjectStore (SubscriptionTransportMedium.OBJECT_STORE,
+# the medium LEAN's custom-data docs give for streaming data kept in the Object Store). The
+# ObjectStore is chosen over a REST URL because it needs no server and no secret in parameters:
+# the publisher writes the same files to the workspace's `storage/` folder (local LEAN) or
+# uploads them to the project's Object Store (QuantConnect Cloud).
 
 # LEAN projects import their API with `from AlgorithmImports import *`:
 # ruff: noqa: F403, F405
@@ -29,6 +38,20 @@ UNIVERSE_COLUMNS = (
 )
 SECURITY_TYPES = ("crypto", "equity")
 DATA_ROOT = "custom/signal_weights"
+ORDERS_ROOT = "custom/signal_orders"
+ORDER_COLUMNS = (
+    "symbol",
+    "signal_timestamp",
+    "timestamp",
+    "strategy_id",
+    "direction",
+    "entry_type",
+    "entry_price",
+    "stop_loss",
+    "take_profit",
+    "signal_id",
+    "position_status",
+)
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _TIME_FORMATS = ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -42,6 +65,23 @@ class SignalRow:
     timestamp: datetime
     signal: float
     strategy_id: str
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    """One parsed signal_orders row; times are naive UTC, absent prices are None."""
+
+    symbol: str
+    signal_timestamp: datetime
+    timestamp: datetime
+    strategy_id: str
+    direction: str
+    entry_type: str
+    entry_price: float | None
+    stop_loss: float | None
+    take_profit: float | None
+    signal_id: str
+    position_status: bool
 
 
 @dataclass(frozen=True)
@@ -102,6 +142,93 @@ def _parse_signal(text: str) -> float:
     return value
 
 
+def parse_order_line(line: str) -> OrderRow | None:
+    """Parse one signal_orders CSV line; None for the header or a blank line, ValueError if bad."""
+    text = line.strip()
+    if not text or text == ",".join(ORDER_COLUMNS):
+        return None
+    fields = text.split(",")
+    if len(fields) != len(ORDER_COLUMNS):
+        raise ValueError(f"expected {len(ORDER_COLUMNS)} columns, got {len(fields)}")
+    values = dict(zip(ORDER_COLUMNS, fields, strict=True))
+    for column in ("symbol", "strategy_id", "signal_id"):
+        if not ID_PATTERN.fullmatch(values[column]):
+            raise ValueError(f"column {column!r}: {values[column]!r} is not a valid identifier")
+    for column, allowed in _ORDER_CHOICES.items():
+        if values[column] not in allowed:
+            raise ValueError(f"column {column!r}: {values[column]!r} is not one of {allowed}")
+    row = OrderRow(
+        symbol=values["symbol"],
+        signal_timestamp=parse_utc(values["signal_timestamp"], "signal_timestamp"),
+        timestamp=parse_utc(values["timestamp"], "timestamp"),
+        strategy_id=values["strategy_id"],
+        direction=values["direction"],
+        entry_type=values["entry_type"],
+        entry_price=_parse_price(values["entry_price"], "entry_price"),
+        stop_loss=_parse_price(values["stop_loss"], "stop_loss"),
+        take_profit=_parse_price(values["take_profit"], "take_profit"),
+        signal_id=values["signal_id"],
+        position_status=values["position_status"] == "true",
+    )
+    if row.timestamp > row.signal_timestamp:
+        raise ValueError("column 'timestamp': later than signal_timestamp (look-ahead)")
+    if row.position_status:
+        _check_entry_prices(row)
+    return row
+
+
+_ORDER_CHOICES = {
+    "direction": ("buy", "sell"),
+    "entry_type": ("market", "limit"),
+    "position_status": ("true", "false"),
+}
+
+
+def _parse_price(text: str, column: str) -> float | None:
+    """Parse an optional price: None when empty, else a finite positive number."""
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"column {column!r}: {text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"column {column!r}: {text!r} is not a positive price")
+    return value
+
+
+def _check_entry_prices(row: OrderRow) -> None:
+    """Check an entry row's prices: a limit price, and stop/entry/target on the right sides.
+
+    stop_loss and take_profit are each optional (a strategy without a stoploss or a take-profit);
+    the ones present must satisfy stop < entry < target for a buy, the reverse for a sell (a
+    market entry has no entry price, so only stop < target is checked when both are present).
+    """
+    if row.entry_type == "limit" and row.entry_price is None:
+        raise ValueError("column 'entry_price': a limit entry needs a price")
+    entry = row.entry_price if row.entry_type == "limit" else None
+    buy = row.direction == "buy"
+
+    def before(low: float | None, high: float | None) -> bool:
+        """`low` is on the stop side of `high` (or one of them is absent)."""
+        return low is None or high is None or (low < high if buy else low > high)
+
+    if not (before(row.stop_loss, entry) and before(row.stop_loss, row.take_profit)):
+        side = "below" if buy else "above"
+        raise ValueError(f"column 'stop_loss': a {row.direction} needs it {side} the entry/target")
+    if not before(entry, row.take_profit):
+        side = "above" if buy else "below"
+        raise ValueError(f"column 'take_profit': a {row.direction} needs it {side} the entry")
+
+
+def optional_price(value: float | None) -> float | None:
+    """A price read back from a SignalOrderData field: None when absent (stored as 0.0)."""
+    if value is None:
+        return None
+    price = float(value)
+    return price if price > 0 else None
+
+
 def parse_universe(text: str, source: str) -> list[UniverseEntry]:
     """Parse a universe.csv text; ValueError naming `source`, row and column when malformed."""
     lines = [line.strip() for line in text.splitlines()]
@@ -147,9 +274,9 @@ def default_account_currency(universe: list[UniverseEntry]) -> str:
     return "USDT" if universe and usdt_only else "USD"
 
 
-def universe_key(strategy_id: str) -> str:
-    """The data-folder-relative key of a strategy's universe file."""
-    return f"{DATA_ROOT}/{strategy_id}/universe.csv"
+def universe_key(strategy_id: str, root: str = DATA_ROOT) -> str:
+    """The data-folder-relative key of a strategy's universe file (weights or orders root)."""
+    return f"{root}/{strategy_id}/universe.csv"
 
 
 def weights_key(strategy_id: str, symbol: str) -> str:
@@ -157,17 +284,23 @@ def weights_key(strategy_id: str, symbol: str) -> str:
     return f"{DATA_ROOT}/{strategy_id}/weights/{symbol.lower()}.csv"
 
 
+def orders_key(strategy_id: str, symbol: str) -> str:
+    """The data-folder-relative key of one symbol's bracket-order file (lower-case name)."""
+    return f"{ORDERS_ROOT}/{strategy_id}/orders/{symbol.lower()}.csv"
+
+
 def data_location(key: str, is_live_mode: bool) -> tuple[str, SubscriptionTransportMedium]:
-    """Where a signal key is read from: the one place the live switch goes."""
-    # Issue #6: in live mode read `key` from the ObjectStore (or the REST API) instead, i.e.
-    # return (key, SubscriptionTransportMedium.OBJECT_STORE). Until then both modes read the
-    # local file the exporter wrote.
+    """Where a signal key is read from: live -> the ObjectStore key, backtest -> the data folder."""
+    if is_live_mode:
+        return key, SubscriptionTransportMedium.OBJECT_STORE
     return os.path.join(Globals.data_folder, key), SubscriptionTransportMedium.LOCAL_FILE
 
 
-def load_universe(algorithm: QCAlgorithm, strategy_id: str) -> list[UniverseEntry]:
+def load_universe(
+    algorithm: QCAlgorithm, strategy_id: str, root: str = DATA_ROOT
+) -> list[UniverseEntry]:
     """Read a strategy's universe.csv from wherever `data_location` points."""
-    location, medium = data_location(universe_key(strategy_id), algorithm.live_mode)
+    location, medium = data_location(universe_key(strategy_id, root), algorithm.live_mode)
     if medium == SubscriptionTransportMedium.OBJECT_STORE:
         text = algorithm.object_store.read(location)
     else:
@@ -181,8 +314,8 @@ def traded_ticker(symbol: Symbol) -> str:
     return symbol.underlying.value if symbol.has_underlying else symbol.value
 
 
-class SignalWeightData(PythonData):
-    """A signal_weights row: time = timestamp, end_time = signal_timestamp, value = signal."""
+class SignalFileData(PythonData):
+    """Shared behaviour of the signal-table readers: one strategy, sparse, unmapped files."""
 
     strategy_id: str = ""
 
@@ -192,6 +325,18 @@ class SignalWeightData(PythonData):
         if not ID_PATTERN.fullmatch(strategy_id):
             raise ValueError(f"parameter 'strategy_id': {strategy_id!r} is not a valid identifier")
         cls.strategy_id = strategy_id
+
+    def is_sparse_data(self) -> bool:
+        """Signals arrive irregularly; gaps are not missing data."""
+        return True
+
+    def requires_mapping(self) -> bool:
+        """File names follow the exported symbol, never a mapped ticker."""
+        return False
+
+
+class SignalWeightData(SignalFileData):
+    """A signal_weights row: time = timestamp, end_time = signal_timestamp, value = signal."""
 
     def get_source(
         self, config: SubscriptionDataConfig, date: datetime, is_live_mode: bool
@@ -224,10 +369,49 @@ class SignalWeightData(PythonData):
         data["strategy_id"] = row.strategy_id
         return data
 
-    def is_sparse_data(self) -> bool:
-        """Signals arrive irregularly; gaps are not missing data."""
-        return True
 
-    def requires_mapping(self) -> bool:
-        """File names follow the exported symbol, never a mapped ticker."""
-        return False
+class SignalOrderData(SignalFileData):
+    """A signal_orders row: time = timestamp, end_time = signal_timestamp.
+
+    Absent prices (an empty entry_price, stop_loss or take_profit) are stored as 0.0, which no
+    parsed price can be (prices are positive): read them back with `optional_price`, which
+    turns 0.0 into None. 0.0 rather than None keeps every field a number in LEAN's data store.
+    """
+
+    def get_source(
+        self, config: SubscriptionDataConfig, date: datetime, is_live_mode: bool
+    ) -> SubscriptionDataSource:
+        """One CSV per strategy and symbol; the same file for every date."""
+        key = orders_key(SignalOrderData.strategy_id, traded_ticker(config.symbol))
+        location, medium = data_location(key, is_live_mode)
+        return SubscriptionDataSource(location, medium, FileFormat.CSV)
+
+    # LEAN skips a line for which the reader returns None; the stubs declare BaseData only.
+    def reader(  # type: ignore[override]
+        self, config: SubscriptionDataConfig, line: str, date: datetime, is_live_mode: bool
+    ) -> BaseData | None:
+        """Parse one line; None for the header and for bad lines (logged with file and reason)."""
+        try:
+            row = parse_order_line(line)
+        except ValueError as err:
+            key = orders_key(SignalOrderData.strategy_id, traded_ticker(config.symbol))
+            Log.error(f"SignalOrderData: skipped a bad line in {key}: {err}: {line.strip()!r}")
+            return None
+        if row is None:
+            return None
+        data = SignalOrderData()
+        data.symbol = config.symbol
+        data.time = row.timestamp
+        # LEAN emits data at end_time: a row is seen only once it became available.
+        data.end_time = row.signal_timestamp
+        # Absent prices are stored as 0.0 (see the class docstring and optional_price).
+        data.value = row.entry_price or 0.0
+        data["strategy_id"] = row.strategy_id
+        data["direction"] = row.direction
+        data["entry_type"] = row.entry_type
+        data["entry_price"] = row.entry_price or 0.0
+        data["stop_loss"] = row.stop_loss or 0.0
+        data["take_profit"] = row.take_profit or 0.0
+        data["signal_id"] = row.signal_id
+        data["position_status"] = row.position_status
+        return data

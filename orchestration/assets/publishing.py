@@ -1,30 +1,40 @@
 """Publishing: the signal tables exported to a LEAN CLI workspace, and the run report."""
 
-from dagster import AssetKey, MaterializeResult, asset
+from dagster import AssetKey, Config, MaterializeResult, asset
 
 from orchestration.report import write_report
 from orchestration.resources import WarehouseResource
-from signals.lean_export import export_lean_workspace
+from signals.lean_workspace import export_from_warehouse
+
+
+class LeanExportConfig(Config):
+    """`append` adds only new rows (live algorithms poll the files); `replace` rewrites."""
+
+    mode: str = "append"
+    object_store: bool = True
 
 
 @asset(
     key=["lean", "workspace"],
-    deps=[AssetKey(["signals", "signal_weights"])],
+    deps=[AssetKey(["signals", "signal_weights"]), AssetKey(["signals", "signal_orders"])],
     group_name="publishing",
     kinds={"python", "filesystem"},
 )
-def lean_workspace(warehouse: WarehouseResource) -> MaterializeResult:
-    """A LEAN CLI workspace: lean.json, signal CSVs under data/custom, the algorithms."""
+def lean_workspace(config: LeanExportConfig, warehouse: WarehouseResource) -> MaterializeResult:
+    """A LEAN CLI workspace: lean.json, signal files, prices, storage/, the algorithms."""
     with warehouse.connect() as conn:
-        weights = conn.execute(
-            "select * from signals.signal_weights order by signal_timestamp, symbol"
-        ).fetchdf()
-    export = export_lean_workspace(weights, warehouse.settings.lean_workspace)
+        export = export_from_warehouse(
+            conn,
+            warehouse.settings.lean_workspace,
+            mode=config.mode,
+            object_store=config.object_store,
+        )
     return MaterializeResult(
         metadata={
             "path": str(export.workspace),
-            "rows": export.rows_written,
-            "files": len(export.signal_files),
+            "weight_rows_written": export.rows_written,
+            "order_rows_written": export.orders_written,
+            "price_files": len(export.price_files),
         }
     )
 

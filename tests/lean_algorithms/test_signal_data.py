@@ -158,3 +158,121 @@ def test_account_currency_is_usdt_only_for_all_usdt_universes(
     assert signal_data.default_account_currency([entry("BTCUSDT"), entry("ETHUSDT")]) == "USDT"
     assert signal_data.default_account_currency([entry("BTCUSDT"), entry("AAPL")]) == "USD"
     assert signal_data.default_account_currency([]) == "USD"
+
+
+ORDER_HEADER = (
+    "symbol,signal_timestamp,timestamp,strategy_id,direction,entry_type,entry_price,"
+    "stop_loss,take_profit,signal_id,position_status"
+)
+ORDER_TIMES = "BTCUSDT,2024-01-01T00:05:00Z,2024-01-01T00:00:00Z,s"
+
+
+def test_order_header_and_blank_lines_parse_to_none(signal_data: types.ModuleType) -> None:
+    assert signal_data.parse_order_line(ORDER_HEADER + "\n") is None
+    assert signal_data.parse_order_line("") is None
+
+
+def test_order_rows_parse_with_empty_prices_as_none(signal_data: types.ModuleType) -> None:
+    entry = signal_data.parse_order_line(f"{ORDER_TIMES},buy,market,,95.5,110,ab12,true")
+    assert entry == signal_data.OrderRow(
+        symbol="BTCUSDT",
+        signal_timestamp=datetime(2024, 1, 1, 0, 5),
+        timestamp=datetime(2024, 1, 1, 0, 0),
+        strategy_id="s",
+        direction="buy",
+        entry_type="market",
+        entry_price=None,
+        stop_loss=95.5,
+        take_profit=110.0,
+        signal_id="ab12",
+        position_status=True,
+    )
+    exit_row = signal_data.parse_order_line(f"{ORDER_TIMES},sell,market,,,,cd34,false")
+    assert (exit_row.position_status, exit_row.stop_loss, exit_row.take_profit) == (
+        False,
+        None,
+        None,
+    )
+    short = signal_data.parse_order_line(f"{ORDER_TIMES},sell,limit,100,105,90,ef56,true")
+    assert (short.entry_price, short.stop_loss, short.take_profit) == (100.0, 105.0, 90.0)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ("buy,market,,95,110,id,true,extra", "expected 11 columns"),
+        ("hold,market,,95,110,id,true", "column 'direction'"),
+        ("buy,stop,,95,110,id,true", "column 'entry_type'"),
+        ("buy,market,,95,110,id,yes", "column 'position_status'"),
+        ("buy,market,,95,110,,true", "column 'signal_id'"),
+        ("buy,market,,x,110,id,true", "column 'stop_loss': 'x' is not a number"),
+        ("buy,market,,-1,110,id,true", "not a positive price"),
+        ("buy,limit,,95,110,id,true", "a limit entry needs a price"),
+        ("buy,limit,,95,,id,true", "a limit entry needs a price"),
+        ("buy,limit,,,,id,true", "a limit entry needs a price"),
+        ("buy,market,,110,95,id,true", "column 'stop_loss': a buy needs it below"),
+        ("buy,market,,95,95,id,true", "column 'stop_loss': a buy needs it below"),
+        ("buy,limit,120,95,110,id,true", "column 'take_profit': a buy needs it above"),
+        ("buy,limit,90,95,110,id,true", "column 'stop_loss': a buy needs it below"),
+        ("sell,market,,95,110,id,true", "column 'stop_loss': a sell needs it above"),
+        # One leg only: it is still checked against the limit price.
+        ("buy,limit,100,101,,id,true", "column 'stop_loss': a buy needs it below"),
+        ("buy,limit,100,100,,id,true", "column 'stop_loss': a buy needs it below"),
+        ("buy,limit,100,,99,id,true", "column 'take_profit': a buy needs it above"),
+        ("sell,limit,100,99,,id,true", "column 'stop_loss': a sell needs it above"),
+        ("sell,limit,100,,101,id,true", "column 'take_profit': a sell needs it below"),
+        ("buy,market,,,0,id,true", "column 'take_profit': '0' is not a positive price"),
+    ],
+)
+def test_bad_order_lines_raise_naming_the_column(
+    signal_data: types.ModuleType, fields: str, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        signal_data.parse_order_line(f"{ORDER_TIMES},{fields}")
+
+
+@pytest.mark.parametrize(
+    ("fields", "prices"),
+    [
+        ("buy,market,,95,,id,true", (None, 95.0, None)),  # no take-profit
+        ("buy,market,,,110,id,true", (None, None, 110.0)),  # no stoploss
+        ("buy,market,,,,id,true", (None, None, None)),  # neither: held until the exit row
+        ("sell,market,,105,,id,true", (None, 105.0, None)),
+        ("sell,market,,,90,id,true", (None, None, 90.0)),
+        ("buy,limit,100,95,,id,true", (100.0, 95.0, None)),
+        ("buy,limit,100,,110,id,true", (100.0, None, 110.0)),
+        ("buy,limit,100,,,id,true", (100.0, None, None)),
+        ("sell,limit,100,105,,id,true", (100.0, 105.0, None)),
+        ("sell,limit,100,,90,id,true", (100.0, None, 90.0)),
+        ("buy,market,,120,,id,true", (None, 120.0, None)),  # market: no entry price to check
+        ("sell,market,,,120,id,true", (None, None, 120.0)),
+    ],
+)
+def test_entry_rows_may_leave_stop_loss_or_take_profit_empty(
+    signal_data: types.ModuleType, fields: str, prices: tuple[float | None, ...]
+) -> None:
+    row = signal_data.parse_order_line(f"{ORDER_TIMES},{fields}")
+    assert row.position_status is True
+    assert (row.entry_price, row.stop_loss, row.take_profit) == prices
+
+
+@pytest.mark.parametrize(
+    ("stored", "price"), [(0.0, None), (None, None), (95.5, 95.5), (110, 110.0)]
+)
+def test_optional_price_reads_a_stored_zero_as_absent(
+    signal_data: types.ModuleType, stored: float | None, price: float | None
+) -> None:
+    assert signal_data.optional_price(stored) == price
+
+
+def test_order_row_after_its_signal_timestamp_is_look_ahead(signal_data: types.ModuleType) -> None:
+    line = "BTCUSDT,2024-01-01T00:05:00Z,2024-01-01T00:06:00Z,s,buy,market,,95,110,id,true"
+    with pytest.raises(ValueError, match="look-ahead"):
+        signal_data.parse_order_line(line)
+
+
+def test_order_keys_match_the_orders_layout(signal_data: types.ModuleType) -> None:
+    assert signal_data.orders_key("s1", "BTCUSDT") == "custom/signal_orders/s1/orders/btcusdt.csv"
+    assert signal_data.universe_key("s1", signal_data.ORDERS_ROOT) == (
+        "custom/signal_orders/s1/universe.csv"
+    )

@@ -60,7 +60,7 @@ def test_lean_project_type_checks_against_quantconnect_stubs(project: Path, tmp_
 
 
 def test_there_is_a_lean_project_to_check() -> None:
-    assert LEAN_DIR / "SignalWeights" in lean_projects()
+    assert {LEAN_DIR / "SignalWeights", LEAN_DIR / "BracketSignals"} <= set(lean_projects())
 
 
 def test_type_check_reports_misused_lean_api(tmp_path: Path) -> None:

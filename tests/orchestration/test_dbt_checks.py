@@ -35,7 +35,10 @@ def _dbt_test(path, target, select: str) -> list[tuple[str, str]]:
             "--vars",
             json.dumps({"duckdb_path": str(path)}),
         ],
-        env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+        env={
+            **{k: v for k, v in os.environ.items() if k != "DBT_INDIRECT_SELECTION"},
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        },
         capture_output=True,
         text=True,
         timeout=300,

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from signals.lean_export import LeanExport, export_lean_workspace
+from signals.lean_export import LeanExport, export_lean_workspace, find_projects
 from warehouse.settings import LEAN_ALGORITHMS_DIR
 
 HEADER = "symbol,signal_timestamp,timestamp,signal,strategy_id"
 UNIVERSE_HEADER = "symbol,security_type,market,first_signal_timestamp,last_signal_timestamp"
 WEIGHTS_DIR = Path("data/custom/signal_weights")
+PROJECTS = find_projects(LEAN_ALGORITHMS_DIR)  # other projects may join SignalWeights
 
 
 def make_weights(rows: list[tuple[str, str, str, float, str]]) -> pd.DataFrame:
@@ -53,10 +55,9 @@ def test_export_writes_lean_json_data_files_and_project(
     weights: pd.DataFrame, tmp_path: Path
 ) -> None:
     export_lean_workspace(weights, tmp_path / "lean")
-    assert sorted(read_tree(tmp_path / "lean")) == [
-        "SignalWeights/config.json",
-        "SignalWeights/main.py",
-        "SignalWeights/signal_data.py",
+    tree = sorted(read_tree(tmp_path / "lean"))
+    projects = [path for path in tree if path.startswith(tuple(p.name + "/" for p in PROJECTS))]
+    assert sorted(set(tree) - set(projects)) == [
         "data/custom/signal_weights/macd_cci/universe.csv",
         "data/custom/signal_weights/macd_cci/weights/btcusdt.csv",
         "data/custom/signal_weights/macd_cci/weights/ethusdt.csv",
@@ -64,6 +65,11 @@ def test_export_writes_lean_json_data_files_and_project(
         "data/custom/signal_weights/rsi_daily/weights/aapl.csv",
         "lean.json",
     ]
+    assert {
+        "SignalWeights/config.json",
+        "SignalWeights/main.py",
+        "SignalWeights/signal_data.py",
+    } <= (set(projects))
 
 
 def test_signal_file_has_exact_header_and_rows_sorted_by_signal_timestamp(
@@ -125,13 +131,22 @@ def test_second_export_is_byte_identical(weights: pd.DataFrame, tmp_path: Path) 
     assert read_tree(tmp_path / "lean") == first
 
 
-def test_reexport_drops_strategies_no_longer_in_the_frame(
+def test_replace_mode_drops_strategies_no_longer_in_the_frame(
     weights: pd.DataFrame, tmp_path: Path
 ) -> None:
     export_lean_workspace(weights, tmp_path)
-    export_lean_workspace(weights[weights["strategy_id"] == "rsi_daily"], tmp_path)
+    export_lean_workspace(weights[weights["strategy_id"] == "rsi_daily"], tmp_path, mode="replace")
     assert not (tmp_path / WEIGHTS_DIR / "macd_cci").exists()
     assert (tmp_path / WEIGHTS_DIR / "rsi_daily/weights/aapl.csv").is_file()
+
+
+def test_append_mode_keeps_strategies_missing_from_the_frame(
+    weights: pd.DataFrame, tmp_path: Path
+) -> None:
+    export_lean_workspace(weights, tmp_path)
+    before = read_tree(tmp_path / WEIGHTS_DIR)
+    export_lean_workspace(weights[weights["strategy_id"] == "rsi_daily"], tmp_path)
+    assert read_tree(tmp_path / WEIGHTS_DIR) == before
 
 
 def test_returns_what_it_wrote(weights: pd.DataFrame, tmp_path: Path) -> None:
@@ -146,7 +161,7 @@ def test_returns_what_it_wrote(weights: pd.DataFrame, tmp_path: Path) -> None:
         ),
         universe_files=(root / "macd_cci/universe.csv", root / "rsi_daily/universe.csv"),
         rows_written=5,
-        project_dirs=(tmp_path / "SignalWeights",),
+        project_dirs=tuple(tmp_path / project.name for project in PROJECTS),
     )
 
 
@@ -272,3 +287,184 @@ def test_missing_shared_reader_is_reported_before_writing(
     with pytest.raises(FileNotFoundError, match=r"shared/signal_data\.py"):
         export_lean_workspace(weights, tmp_path / "lean", algorithms_dir=tmp_path / "algos")
     assert not (tmp_path / "lean").exists()
+
+
+ORDERS_HEADER = (
+    "symbol,signal_timestamp,timestamp,strategy_id,direction,entry_type,entry_price,stop_loss,"
+    "take_profit,signal_id,position_status"
+)
+ORDERS_DIR = Path("data/custom/signal_orders")
+
+
+def make_orders(text: str) -> pd.DataFrame:
+    """A macd_cci signal_orders frame from compact CSV lines (see ORDER_FIELDS)."""
+    frame = pd.read_csv(io.StringIO(text), names=ORDER_FIELDS, dtype={"signal_id": str})
+    for column in ("signal_timestamp", "timestamp"):
+        frame[column] = pd.to_datetime(frame[column], format="ISO8601")
+    return frame.astype({"position_status": bool}).assign(strategy_id="macd_cci")
+
+
+ORDER_FIELDS = ["symbol", "signal_timestamp", "timestamp", "direction", "entry_type"]
+ORDER_FIELDS += ["entry_price", "stop_loss", "take_profit", "signal_id", "position_status"]
+
+
+@pytest.fixture
+def orders() -> pd.DataFrame:
+    """An entry with a bracket, then its exit (null prices); a limit entry on another pair."""
+    return make_orders(
+        "BTCUSDT,2024-01-01 00:10,2024-01-01 00:05,sell,market,,,,b2,False\n"
+        "BTCUSDT,2024-01-01 00:05:00.25,2024-01-01 00:00,buy,market,,29000.5,33000,b1,True\n"
+        "ETHUSDT,2024-01-01 00:05,2024-01-01 00:00,buy,limit,2250,2100,2400,e1,True\n"
+    )
+
+
+def test_orders_are_written_with_exact_header_nulls_and_booleans(
+    weights: pd.DataFrame, orders: pd.DataFrame, tmp_path: Path
+) -> None:
+    export = export_lean_workspace(weights, tmp_path, orders=orders)
+    root = tmp_path / ORDERS_DIR / "macd_cci"
+    assert (root / "orders/btcusdt.csv").read_bytes().decode() == (
+        f"{ORDERS_HEADER}\n"
+        "BTCUSDT,2024-01-01T00:05:00.250000Z,2024-01-01T00:00:00Z,macd_cci,buy,market,,29000.5,"
+        "33000.0,b1,true\n"
+        "BTCUSDT,2024-01-01T00:10:00Z,2024-01-01T00:05:00Z,macd_cci,sell,market,,,,b2,false\n"
+    )
+    assert (root / "orders/ethusdt.csv").read_text().splitlines()[1] == (
+        "ETHUSDT,2024-01-01T00:05:00Z,2024-01-01T00:00:00Z,macd_cci,buy,limit,2250.0,2100.0,"
+        "2400.0,e1,true"
+    )
+    assert (root / "universe.csv").read_text() == (
+        f"{UNIVERSE_HEADER}\n"
+        "BTCUSDT,crypto,binance,2024-01-01T00:05:00.250000Z,2024-01-01T00:10:00Z\n"
+        "ETHUSDT,crypto,binance,2024-01-01T00:05:00Z,2024-01-01T00:05:00Z\n"
+    )
+    assert export.order_files == (root / "orders/btcusdt.csv", root / "orders/ethusdt.csv")
+    assert export.order_universe_files == (root / "universe.csv",)
+    assert export.orders_written == 3
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("direction", "long", r"orders\.iloc\[1\], column 'direction': 'long' is not one of"),
+        ("entry_type", "stop", r"orders\.iloc\[1\], column 'entry_type'"),
+        ("entry_price", 100.0, r"orders\.iloc\[1\], column 'entry_price': 100\.0 for a market"),
+        ("stop_loss", -1.0, r"orders\.iloc\[1\], column 'stop_loss': -1\.0 is not a positive"),
+        ("signal_id", "b 1", r"orders\.iloc\[1\], column 'signal_id'"),
+        ("position_status", None, r"orders\.iloc\[1\], column 'position_status'"),
+        ("timestamp", pd.Timestamp("2024-01-02"), r"orders\.iloc\[1\], column 'timestamp'.*later"),
+        ("signal_id", "b2", r"orders\.iloc\[0, 1\]: duplicate rows for columns \['signal_id'\]"),
+    ],
+)
+def test_bad_orders_are_rejected_naming_row_and_column(
+    weights: pd.DataFrame,
+    orders: pd.DataFrame,
+    tmp_path: Path,
+    column: str,
+    value: object,
+    message: str,
+) -> None:
+    bad = orders.astype({"position_status": object}) if value is None else orders.copy()
+    bad.loc[1, column] = value
+    with pytest.raises(ValueError, match=message):
+        export_lean_workspace(weights, tmp_path, orders=bad)
+    assert not (tmp_path / "lean.json").exists()
+
+
+def test_orders_missing_columns_are_listed(
+    weights: pd.DataFrame, orders: pd.DataFrame, tmp_path: Path
+) -> None:
+    with pytest.raises(ValueError, match=r"orders: missing columns \['signal_id'\]; received"):
+        export_lean_workspace(weights, tmp_path, orders=orders.drop(columns=["signal_id"]))
+
+
+def test_append_adds_only_new_rows_keeping_a_byte_identical_prefix(
+    weights: pd.DataFrame, orders: pd.DataFrame, tmp_path: Path
+) -> None:
+    export_lean_workspace(weights, tmp_path, orders=orders)
+    btc = tmp_path / WEIGHTS_DIR / "macd_cci/weights/btcusdt.csv"
+    btc_orders = tmp_path / ORDERS_DIR / "macd_cci/orders/btcusdt.csv"
+    before, before_orders = btc.read_bytes(), btc_orders.read_bytes()
+    newer = make_weights([("BTCUSDT", "2024-01-01 00:15", "2024-01-01 00:10", -0.75, "macd_cci")])
+    newer_order = make_orders(
+        "BTCUSDT,2024-01-01 00:15,2024-01-01 00:10,buy,market,,40000,50000,b3,True\n"
+    )
+    export_lean_workspace(
+        pd.concat([newer, weights]), tmp_path, orders=pd.concat([orders, newer_order])
+    )
+    assert btc.read_bytes() == before + (
+        b"BTCUSDT,2024-01-01T00:15:00Z,2024-01-01T00:10:00Z,-0.75,macd_cci\n"
+    )
+    assert btc_orders.read_bytes() == before_orders + (
+        b"BTCUSDT,2024-01-01T00:15:00Z,2024-01-01T00:10:00Z,macd_cci,buy,market,,40000.0,50000.0,b3,true\n"
+    )
+    universe = (tmp_path / WEIGHTS_DIR / "macd_cci/universe.csv").read_text().splitlines()
+    assert universe[1] == "BTCUSDT,crypto,binance,2024-01-01T00:00:00.500000Z,2024-01-01T00:15:00Z"
+    assert universe[2] == "ETHUSDT,crypto,binance,2024-01-01T00:05:00Z,2024-01-01T00:05:00Z"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda frame: frame.assign(signal=frame["signal"].where(frame.index != 2, 0.3)),
+        lambda frame: frame.drop(index=3),
+        lambda frame: pd.concat(
+            [
+                frame,
+                make_weights(
+                    [("BTCUSDT", "2024-01-01 00:10", "2024-01-01 00:06", 0.1, "macd_cci")]
+                ),
+            ]
+        ),
+    ],
+    ids=["changed-row", "missing-row", "late-row-at-last-signal-timestamp"],
+)
+def test_append_refuses_to_rewrite_history(
+    weights: pd.DataFrame, tmp_path: Path, change: object
+) -> None:
+    export_lean_workspace(weights, tmp_path)
+    before = read_tree(tmp_path)
+    changed = change(weights)  # type: ignore[operator]
+    with pytest.raises(ValueError, match=r"macd_cci/weights/btcusdt\.csv: the rows up to"):
+        export_lean_workspace(changed, tmp_path)
+    assert read_tree(tmp_path) == before  # checked before anything is written
+    export_lean_workspace(changed, tmp_path, mode="replace")
+
+
+def test_changed_old_order_is_an_error(
+    weights: pd.DataFrame, orders: pd.DataFrame, tmp_path: Path
+) -> None:
+    export_lean_workspace(weights, tmp_path, orders=orders)
+    changed = orders.assign(take_profit=orders["take_profit"].where(orders.index != 1, 34000.0))
+    with pytest.raises(ValueError, match=r"signal_orders/macd_cci/orders/btcusdt\.csv"):
+        export_lean_workspace(weights, tmp_path, orders=changed)
+
+
+def test_unknown_mode_is_rejected(weights: pd.DataFrame, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"mode: 'merge' is not one of"):
+        export_lean_workspace(weights, tmp_path, mode="merge")
+
+
+def test_object_store_gets_the_same_files_under_the_keys_the_algorithm_reads(
+    weights: pd.DataFrame, orders: pd.DataFrame, tmp_path: Path
+) -> None:
+    export = export_lean_workspace(weights, tmp_path, orders=orders, object_store=True)
+    data = read_tree(tmp_path / "data")
+    storage = read_tree(tmp_path / "storage")
+    assert storage == data
+    assert "custom/signal_weights/macd_cci/weights/btcusdt.csv" in storage
+    assert "custom/signal_orders/macd_cci/orders/ethusdt.csv" in storage
+    assert sorted(export.storage_files) == sorted(tmp_path / "storage" / key for key in storage)
+    newer = make_weights([("BTCUSDT", "2024-01-01 00:15", "2024-01-01 00:10", 0.5, "macd_cci")])
+    export_lean_workspace(pd.concat([weights, newer]), tmp_path, orders=orders, object_store=True)
+    assert read_tree(tmp_path / "storage") == read_tree(tmp_path / "data") != data  # appended
+
+
+def test_replace_mode_only_clears_the_tables_it_writes(
+    weights: pd.DataFrame, orders: pd.DataFrame, tmp_path: Path
+) -> None:
+    export_lean_workspace(weights, tmp_path, orders=orders, object_store=True)
+    export_lean_workspace(weights.iloc[[4]], tmp_path, mode="replace")
+    assert (tmp_path / ORDERS_DIR / "macd_cci/orders/btcusdt.csv").is_file()
+    assert (tmp_path / "storage/custom/signal_weights/macd_cci/universe.csv").is_file()
+    assert not (tmp_path / WEIGHTS_DIR / "macd_cci").exists()

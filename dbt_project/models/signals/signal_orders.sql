@@ -1,10 +1,14 @@
 {#- Bracket orders (contract: DESIGN.md): a market entry with absolute stop-loss and
-    take-profit from the signal bar's close, and a market exit that closes it. -#}
+    take-profit from the signal bar's close, and a market exit that closes it.
+    position_status starts as emitted (entry open, exit closed) and follows LEAN's
+    order events once `signalyard feedback lean` has read them back. -#}
 with
 
 events as (select * from {{ ref('fct_signal_events') }}),
 
 instances as (select * from {{ ref('stg_backtests__strategy_instances') }}),
+
+execution as (select * from {{ ref('stg_lean__position_status') }}),
 
 priced as (
     select
@@ -49,6 +53,23 @@ orders as (
             'stop_loss', 'take_profit']) }} as signal_id,
         position_status
     from priced
+),
+
+synced as (
+    select
+        orders.symbol,
+        orders.signal_timestamp,
+        orders.timestamp,
+        orders.strategy_id,
+        orders.direction,
+        orders.entry_type,
+        orders.entry_price,
+        orders.stop_loss,
+        orders.take_profit,
+        orders.signal_id,
+        coalesce(execution.position_status, orders.position_status) as position_status
+    from orders
+    left join execution on execution.signal_id = orders.signal_id
 )
 
-select * from orders
+select * from synced
