@@ -178,6 +178,7 @@ def export_lean_workspace(
     reader = source_dir / SHARED_READER
     if not reader.is_file():
         raise FileNotFoundError(f"{reader}: the shared signal reader is missing")
+    shared = sorted(reader.parent.glob("*.py"))
     out_dir = Path(out_dir)
     tables = [(WEIGHTS_TABLE, frame)] + (
         [(ORDERS_TABLE, order_frame)] if order_frame is not None else []
@@ -200,7 +201,7 @@ def export_lean_workspace(
 
     defaults = default_parameters(frame)
     project_dirs = tuple(
-        _export_project(project, out_dir / project.name, reader, defaults)
+        _export_project(project, out_dir / project.name, shared, defaults)
         for project in find_projects(source_dir)
     )
     weights_plan, orders_plan = plans[0], plans[1] if len(plans) > 1 else None
@@ -319,12 +320,15 @@ def find_projects(algorithms_dir: Path) -> list[Path]:
     ]
 
 
-def _export_project(project: Path, target: Path, reader: Path, defaults: dict[str, str]) -> Path:
-    """Copy one project, add the shared reader, fill declared parameters from `defaults`."""
+def _export_project(
+    project: Path, target: Path, shared: list[Path], defaults: dict[str, str]
+) -> Path:
+    """Copy one project, add the shared modules, fill declared parameters from `defaults`."""
     for relative in _project_files(project):
         (target / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(project / relative, target / relative)
-    shutil.copyfile(reader, target / reader.name)
+    for module in shared:
+        shutil.copyfile(module, target / module.name)
     config_path = project / "config.json"
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))

@@ -6,23 +6,23 @@
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
 
+from algorithm_setup import (
+    add_traded_security,
+    date_parameter,
+    first_signal_date,
+    last_signal_date,
+    resolution_parameter,
+)
 from AlgorithmImports import *
 from signal_data import (
     ORDERS_ROOT,
     SignalOrderData,
-    UniverseEntry,
     default_account_currency,
     load_universe,
     optional_price,
 )
 
-RESOLUTIONS = {
-    "minute": Resolution.MINUTE,
-    "hour": Resolution.HOUR,
-    "daily": Resolution.DAILY,
-}
 # Order tags are "<signal_id>:<role>"; an entry's tag also carries its bracket prices
 # ("<signal_id>:entry:<stop_loss>:<take_profit>", an absent leg as an empty field, e.g.
 # "<signal_id>:entry::<take_profit>") so a restarted algorithm can bracket its fills.
@@ -69,8 +69,8 @@ class BracketSignalsAlgorithm(QCAlgorithm):
             raise ValueError(f"strategy {strategy_id!r}: universe.csv lists no symbols")
 
         self.set_time_zone(TimeZones.UTC)
-        self.set_start_date(self._date_parameter("start_date", _first_date(universe)))
-        self.set_end_date(self._date_parameter("end_date", _last_date(universe)))
+        self.set_start_date(date_parameter(self, "start_date", first_signal_date(universe)))
+        self.set_end_date(date_parameter(self, "end_date", last_signal_date(universe)))
         if all(entry.market == Market.BINANCE for entry in universe):
             # Sell rows open shorts, which a Binance cash account cannot do.
             self.set_brokerage_model(BrokerageName.BINANCE, AccountType.MARGIN)
@@ -78,9 +78,9 @@ class BracketSignalsAlgorithm(QCAlgorithm):
         self.set_account_currency(currency)
         self.set_cash(self.get_parameter("cash", 100_000.0))
 
-        resolution = self._resolution_parameter("resolution", "minute")
+        resolution = resolution_parameter(self, "resolution", "minute")
         for entry in universe:
-            traded = self._add_traded_security(entry, resolution)
+            traded = add_traded_security(self, entry, resolution)
             self.add_data(SignalOrderData, traded, resolution, TimeZones.UTC)
         self.book = BracketBook(
             self,
@@ -101,39 +101,6 @@ class BracketSignalsAlgorithm(QCAlgorithm):
     def on_order_event(self, order_event: OrderEvent) -> None:
         """Bracket entry fills and cancel the other side when a stop or target fills."""
         self.book.on_order_event(order_event)
-
-    def _add_traded_security(self, entry: UniverseEntry, resolution: Resolution) -> Symbol:
-        """Subscribe the traded security named by one universe.csv row."""
-        if entry.security_type == "crypto":
-            return self.add_crypto(entry.symbol, resolution, entry.market).symbol
-        return self.add_equity(entry.symbol, resolution, entry.market).symbol
-
-    def _resolution_parameter(self, name: str, default: str) -> Resolution:
-        """A resolution parameter: minute, hour or daily."""
-        text = self.get_parameter(name, default)
-        if text not in RESOLUTIONS:
-            raise ValueError(f"parameter {name!r}: {text!r} is not one of {sorted(RESOLUTIONS)}")
-        return RESOLUTIONS[text]
-
-    def _date_parameter(self, name: str, default: date) -> date:
-        """A `YYYY-MM-DD` parameter, or `default` when it is not set."""
-        text = self.get_parameter(name, "")
-        if not text:
-            return default
-        try:
-            return datetime.strptime(text, "%Y-%m-%d").date()
-        except ValueError:
-            raise ValueError(f"parameter {name!r}: {text!r} is not a YYYY-MM-DD date") from None
-
-
-def _first_date(universe: list[UniverseEntry]) -> date:
-    """The UTC date of the strategy's first signal."""
-    return min(entry.first_signal_timestamp for entry in universe).date()
-
-
-def _last_date(universe: list[UniverseEntry]) -> date:
-    """The UTC date of the strategy's last signal."""
-    return max(entry.last_signal_timestamp for entry in universe).date()
 
 
 class SymbolBracket:

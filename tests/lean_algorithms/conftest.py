@@ -15,8 +15,9 @@ def load_algorithm(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> LoadAlgor
     """Import a project's main.py against the double; its data folder is tmp_path/data."""
     lean_double.install(monkeypatch)
     monkeypatch.setattr(lean_double.Globals, "data_folder", str(tmp_path / "data"))
-    shared = lean_double.LEAN_DIR / "shared" / "signal_data.py"
-    lean_double.load(monkeypatch, shared, "signal_data")
+    shared = lean_double.LEAN_DIR / "shared"
+    lean_double.load(monkeypatch, shared / "signal_data.py", "signal_data")
+    lean_double.load(monkeypatch, shared / "algorithm_setup.py", "algorithm_setup")
 
     def load(project: str) -> types.ModuleType:
         main = lean_double.LEAN_DIR / project / "main.py"

@@ -212,6 +212,7 @@ def test_publish_workspace_sequence_files_and_objects(
     server.reply("projects/read", "projects_read.json")
     server.reply("projects/create", "projects_create.json")
     server.reply("files/read", "files_read.json")
+    server.reply("files/create", "rest_ok.json")
     server.reply("files/update", "rest_ok.json")
     server.reply("files/create", "rest_ok.json")
     for _ in range(4):
@@ -226,27 +227,32 @@ def test_publish_workspace_sequence_files_and_objects(
         "custom/signal_weights/macd_cci/weights/ethusdt.csv",
     ]
     assert result.project_id == 23456789
-    assert result.files == {"main.py": "updated", "signal_data.py": "created"}
+    assert result.files == {
+        "algorithm_setup.py": "created",
+        "main.py": "updated",
+        "signal_data.py": "created",
+    }
     assert list(result.object_keys) == sorted(keys)
     assert server.endpoints() == [
         "authenticate",
         "projects/read",
         "projects/create",
         "files/read",
+        "files/create",
         "files/update",
         "files/create",
         *["object/set"] * 4,
     ]
     main_py = (workspace / "SignalWeights" / "main.py").read_text(encoding="utf-8")
-    assert _json_body(server.requests[4])["content"] == main_py
-    uploads = [_multipart(record) for record in server.requests[6:]]
+    assert _json_body(server.requests[5])["content"] == main_py
+    uploads = [_multipart(record) for record in server.requests[7:]]
     assert [upload["key"][1].decode() for upload in uploads] == sorted(keys)
     for upload in uploads:
         key = upload["key"][1].decode()
         assert upload["objectData"][1] == (workspace / "data" / key).read_bytes()
     # the algorithm reads exactly these keys from data/ (lean_algorithms/shared/signal_data.py)
     assert set(signal_objects(workspace)) == set(keys)
-    assert "published SignalWeights: project 23456789, 2 files, 4 objects" in caplog.text
+    assert "published SignalWeights: project 23456789, 3 files, 4 objects" in caplog.text
     assert TOKEN not in caplog.text
     assert all(not queued for queued in server.queue.values())
 
@@ -259,6 +265,7 @@ def test_publish_workspace_reuses_an_existing_project(
     server.reply("authenticate", "authenticate.json")
     server.reply("projects/read", "projects_read.json")
     server.reply("files/read", "files_read.json")
+    server.reply("files/create", "rest_ok.json")
     server.reply("files/update", "rest_ok.json")
     server.reply("files/create", "rest_ok.json")
     for _ in range(4):
