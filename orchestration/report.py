@@ -29,7 +29,8 @@ def write_report(conn: duckdb.DuckDBPyConnection, path: Path) -> Path:
     counts = pd.DataFrame(sorted(table_rows(conn).items()), columns=["table", "rows"])
     stats = conn.execute(
         "select strategy_id, symbol, trades, win_rate, profit_factor, total_return, sharpe, "
-        "sortino, max_drawdown, exposure, passes_filter from marts.fct_backtest_stats "
+        "sortino, cagr, max_drawdown, avg_drawdown, exposure, avg_trade_duration_hours, "
+        "avg_monthly_return, passes_filter from marts.fct_backtest_stats "
         "order by strategy_id, symbol"
     ).fetchdf()
     selected = conn.execute(

@@ -144,3 +144,39 @@ def test_periods_per_year_of_uses_the_median_spacing() -> None:
 
 def test_periods_per_year_of_needs_two_bars() -> None:
     assert np.isnan(periods_per_year_of(pd.date_range("2024-01-01", periods=1, freq="h")))
+
+
+def test_cagr_annualises_the_total_return_over_the_calendar_span() -> None:
+    index = pd.date_range("2020-01-01", periods=3, freq="365D")  # 730 days
+    stats = compute_stats(np.array([0.0, 0.1, 0.1]), trades_with([]), index, 1.0)
+    years = 730 / 365.25
+    assert stats["cagr"] == pytest.approx(1.21 ** (1 / years) - 1, rel=1e-12)
+
+
+def test_average_drawdown_is_the_mean_trough_of_each_episode() -> None:
+    # equity 1, 1.1, 0.99 (-10%), 1.2 (new peak), 1.08 (-10%), 0.96 (-20%), 1.3
+    returns = np.array([0.1, -0.1, 1.2 / 0.99 - 1, -0.1, 0.96 / 1.08 - 1, 1.3 / 0.96 - 1])
+    stats = compute_stats(returns, trades_with([]), HOURLY, PPY)
+    assert stats["max_drawdown"] == pytest.approx(-0.2)
+    assert stats["avg_drawdown"] == pytest.approx((-0.1 + -0.2) / 2)
+
+
+def test_average_trade_duration_counts_closed_trades_only() -> None:
+    trades = pd.DataFrame(
+        {
+            "return": [0.1, -0.05, np.nan],
+            "entry_time": pd.to_datetime(
+                ["2024-01-01 00:00", "2024-01-02 00:00", "2024-01-03 00:00"]
+            ),
+            "exit_time": pd.to_datetime(["2024-01-01 06:00", "2024-01-02 02:00", None]),
+        }
+    )
+    stats = compute_stats(RETURNS, trades, HOURLY, PPY)
+    assert stats["avg_trade_duration_hours"] == pytest.approx(4.0)
+
+
+def test_average_monthly_return_chains_month_end_equity() -> None:
+    index = pd.DatetimeIndex(["2024-01-15", "2024-01-31", "2024-02-15", "2024-03-10"])
+    returns = np.array([0.1, 0.0, -0.5, 0.2])  # month ends: 1.1, 0.55, 0.66
+    stats = compute_stats(returns, trades_with([]), index, 12.0)
+    assert stats["avg_monthly_return"] == pytest.approx((0.1 + -0.5 + 0.2) / 3)

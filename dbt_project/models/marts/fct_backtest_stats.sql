@@ -21,6 +21,10 @@ enriched as (
         stats.sortino,
         stats.max_drawdown,
         stats.exposure,
+        stats.cagr,
+        stats.avg_drawdown,
+        stats.avg_trade_duration_hours,
+        stats.avg_monthly_return,
         stats.passes_filter
     from stats
     inner join instances on instances.strategy_id = stats.strategy_id
