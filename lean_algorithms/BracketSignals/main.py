@@ -7,19 +7,11 @@ from __future__ import annotations
 
 import math
 
-from algorithm_setup import (
-    add_traded_security,
-    date_parameter,
-    first_signal_date,
-    last_signal_date,
-    resolution_parameter,
-)
+from algorithm_setup import wire_signals
 from AlgorithmImports import *
 from signal_data import (
     ORDERS_ROOT,
     SignalOrderData,
-    default_account_currency,
-    load_universe,
     optional_price,
 )
 
@@ -62,26 +54,7 @@ class BracketSignalsAlgorithm(QCAlgorithm):
 
     def initialize(self) -> None:
         """Wire parameters, subscriptions and the bracket book; no order logic here."""
-        strategy_id = self.get_parameter("strategy_id", "")
-        SignalOrderData.configure(strategy_id)
-        universe = load_universe(self, strategy_id, ORDERS_ROOT)
-        if not universe:
-            raise ValueError(f"strategy {strategy_id!r}: universe.csv lists no symbols")
-
-        self.set_time_zone(TimeZones.UTC)
-        self.set_start_date(date_parameter(self, "start_date", first_signal_date(universe)))
-        self.set_end_date(date_parameter(self, "end_date", last_signal_date(universe)))
-        if all(entry.market == Market.BINANCE for entry in universe):
-            # Sell rows open shorts, which a Binance cash account cannot do.
-            self.set_brokerage_model(BrokerageName.BINANCE, AccountType.MARGIN)
-        currency = self.get_parameter("account_currency", "") or default_account_currency(universe)
-        self.set_account_currency(currency)
-        self.set_cash(self.get_parameter("cash", 100_000.0))
-
-        resolution = resolution_parameter(self, "resolution", "minute")
-        for entry in universe:
-            traded = add_traded_security(self, entry, resolution)
-            self.add_data(SignalOrderData, traded, resolution, TimeZones.UTC)
+        wire_signals(self, SignalOrderData, ORDERS_ROOT)
         self.book = BracketBook(
             self,
             self.get_parameter("position_size", 0.1),

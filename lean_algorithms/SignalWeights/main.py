@@ -7,19 +7,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from algorithm_setup import (
-    add_traded_security,
-    date_parameter,
-    first_signal_date,
-    last_signal_date,
-    resolution_parameter,
-)
+from algorithm_setup import wire_signals
 from AlgorithmImports import *
-from signal_data import (
-    SignalWeightData,
-    default_account_currency,
-    load_universe,
-)
+from signal_data import SignalWeightData
 
 
 class SignalWeightsAlgorithm(QCAlgorithm):
@@ -27,27 +17,7 @@ class SignalWeightsAlgorithm(QCAlgorithm):
 
     def initialize(self) -> None:
         """Wire parameters, subscriptions and the framework models; no signal logic here."""
-        strategy_id = self.get_parameter("strategy_id", "")
-        SignalWeightData.configure(strategy_id)
-        universe = load_universe(self, strategy_id)
-        if not universe:
-            raise ValueError(f"strategy {strategy_id!r}: universe.csv lists no symbols")
-
-        self.set_time_zone(TimeZones.UTC)
-        self.set_start_date(date_parameter(self, "start_date", first_signal_date(universe)))
-        self.set_end_date(date_parameter(self, "end_date", last_signal_date(universe)))
-        if all(entry.market == Market.BINANCE for entry in universe):
-            # Signals go short as well as long, which a Binance cash account cannot do.
-            self.set_brokerage_model(BrokerageName.BINANCE, AccountType.MARGIN)
-        currency = self.get_parameter("account_currency", "") or default_account_currency(universe)
-        self.set_account_currency(currency)
-        self.set_cash(self.get_parameter("cash", 100_000.0))
-
-        resolution = resolution_parameter(self, "resolution", "minute")
-        for entry in universe:
-            traded = add_traded_security(self, entry, resolution)
-            # Signal files hold UTC times; the data time zone makes LEAN read them as such.
-            self.add_data(SignalWeightData, traded, resolution, TimeZones.UTC)
+        wire_signals(self, SignalWeightData)
 
         insight_period = timedelta(minutes=self.get_parameter("insight_period_minutes", 2880))
         self.set_alpha(SignalWeightAlphaModel(insight_period))

@@ -184,7 +184,7 @@ def test_project_gets_the_shared_reader_and_lean_cli_config(
     assert (project / "main.py").read_bytes() == (
         LEAN_ALGORITHMS_DIR / "SignalWeights" / "main.py"
     ).read_bytes()
-    assert "from signal_data import (" in (project / "main.py").read_text()
+    assert "from signal_data import" in (project / "main.py").read_text()
     config = json.loads((project / "config.json").read_text())
     assert config["algorithm-language"] == "Python"
     assert config["parameters"]["strategy_id"] == "macd_cci"  # first strategy, sorted
