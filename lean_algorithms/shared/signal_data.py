@@ -24,6 +24,7 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from AlgorithmImports import *
 from QuantConnect.Logging import Log
@@ -315,7 +316,12 @@ def traded_ticker(symbol: Symbol) -> str:
 
 
 class SignalFileData(PythonData):
-    """Shared behaviour of the signal-table readers: one strategy, sparse, unmapped files."""
+    """Shared behaviour of the signal-table readers: one strategy, sparse, unmapped files.
+
+    A subclass names its file (`file_key`), parses a line (`parse_line`) and copies the
+    parsed row's columns onto the data point (`fill`); `time` = timestamp and `end_time` =
+    signal_timestamp are set here, so LEAN emits a row only once it became available.
+    """
 
     strategy_id: str = ""
 
@@ -325,6 +331,49 @@ class SignalFileData(PythonData):
         if not ID_PATTERN.fullmatch(strategy_id):
             raise ValueError(f"parameter 'strategy_id': {strategy_id!r} is not a valid identifier")
         cls.strategy_id = strategy_id
+
+    @classmethod
+    def file_key(cls, ticker: str) -> str:
+        """The data-folder key of one symbol's file for the configured strategy."""
+        raise NotImplementedError(f"{cls.__name__} must name its files")
+
+    @staticmethod
+    def parse_line(line: str) -> SignalRow | OrderRow | None:
+        """One parsed line; None for the header and blank lines, ValueError if malformed."""
+        raise NotImplementedError("a signal reader must parse its lines")
+
+    def fill(self, row: Any) -> None:
+        """Copy the parsed row's columns onto this data point."""
+        raise NotImplementedError(f"{type(self).__name__} must copy its columns")
+
+    def get_source(
+        self, config: SubscriptionDataConfig, date: datetime, is_live_mode: bool
+    ) -> SubscriptionDataSource:
+        """One CSV per strategy and symbol; the same file for every date."""
+        location, medium = data_location(self.file_key(traded_ticker(config.symbol)), is_live_mode)
+        return SubscriptionDataSource(location, medium, FileFormat.CSV)
+
+    # LEAN skips a line for which the reader returns None; the stubs declare BaseData only.
+    def reader(  # type: ignore[override]
+        self, config: SubscriptionDataConfig, line: str, date: datetime, is_live_mode: bool
+    ) -> BaseData | None:
+        """Parse one line; None for the header and for bad lines (logged with file and reason)."""
+        try:
+            row = self.parse_line(line)
+        except ValueError as err:
+            key = self.file_key(traded_ticker(config.symbol))
+            name = type(self).__name__
+            Log.error(f"{name}: skipped a bad line in {key}: {err}: {line.strip()!r}")
+            return None
+        if row is None:
+            return None
+        data = type(self)()
+        data.symbol = config.symbol
+        data.time = row.timestamp
+        # LEAN emits data at end_time: a row is seen only once it became available.
+        data.end_time = row.signal_timestamp
+        data.fill(row)
+        return data
 
     def is_sparse_data(self) -> bool:
         """Signals arrive irregularly; gaps are not missing data."""
@@ -338,36 +387,21 @@ class SignalFileData(PythonData):
 class SignalWeightData(SignalFileData):
     """A signal_weights row: time = timestamp, end_time = signal_timestamp, value = signal."""
 
-    def get_source(
-        self, config: SubscriptionDataConfig, date: datetime, is_live_mode: bool
-    ) -> SubscriptionDataSource:
-        """One CSV per strategy and symbol; the same file for every date."""
-        key = weights_key(SignalWeightData.strategy_id, traded_ticker(config.symbol))
-        location, medium = data_location(key, is_live_mode)
-        return SubscriptionDataSource(location, medium, FileFormat.CSV)
+    @classmethod
+    def file_key(cls, ticker: str) -> str:
+        """`custom/signal_weights/<strategy_id>/weights/<ticker>.csv`."""
+        return weights_key(cls.strategy_id, ticker)
 
-    # LEAN skips a line for which the reader returns None; the stubs declare BaseData only.
-    def reader(  # type: ignore[override]
-        self, config: SubscriptionDataConfig, line: str, date: datetime, is_live_mode: bool
-    ) -> BaseData | None:
-        """Parse one line; None for the header and for bad lines (logged with file and reason)."""
-        try:
-            row = parse_signal_line(line)
-        except ValueError as err:
-            key = weights_key(SignalWeightData.strategy_id, traded_ticker(config.symbol))
-            Log.error(f"SignalWeightData: skipped a bad line in {key}: {err}: {line.strip()!r}")
-            return None
-        if row is None:
-            return None
-        data = SignalWeightData()
-        data.symbol = config.symbol
-        data.time = row.timestamp
-        # LEAN emits data at end_time: a row is seen only once it became available.
-        data.end_time = row.signal_timestamp
-        data.value = row.signal
-        data["signal"] = row.signal
-        data["strategy_id"] = row.strategy_id
-        return data
+    @staticmethod
+    def parse_line(line: str) -> SignalRow | None:
+        """A signal_weights line."""
+        return parse_signal_line(line)
+
+    def fill(self, row: SignalRow) -> None:
+        """The weight as value, plus the signal and strategy_id columns."""
+        self.value = row.signal
+        self["signal"] = row.signal
+        self["strategy_id"] = row.strategy_id
 
 
 class SignalOrderData(SignalFileData):
@@ -378,40 +412,24 @@ class SignalOrderData(SignalFileData):
     turns 0.0 into None. 0.0 rather than None keeps every field a number in LEAN's data store.
     """
 
-    def get_source(
-        self, config: SubscriptionDataConfig, date: datetime, is_live_mode: bool
-    ) -> SubscriptionDataSource:
-        """One CSV per strategy and symbol; the same file for every date."""
-        key = orders_key(SignalOrderData.strategy_id, traded_ticker(config.symbol))
-        location, medium = data_location(key, is_live_mode)
-        return SubscriptionDataSource(location, medium, FileFormat.CSV)
+    @classmethod
+    def file_key(cls, ticker: str) -> str:
+        """`custom/signal_orders/<strategy_id>/orders/<ticker>.csv`."""
+        return orders_key(cls.strategy_id, ticker)
 
-    # LEAN skips a line for which the reader returns None; the stubs declare BaseData only.
-    def reader(  # type: ignore[override]
-        self, config: SubscriptionDataConfig, line: str, date: datetime, is_live_mode: bool
-    ) -> BaseData | None:
-        """Parse one line; None for the header and for bad lines (logged with file and reason)."""
-        try:
-            row = parse_order_line(line)
-        except ValueError as err:
-            key = orders_key(SignalOrderData.strategy_id, traded_ticker(config.symbol))
-            Log.error(f"SignalOrderData: skipped a bad line in {key}: {err}: {line.strip()!r}")
-            return None
-        if row is None:
-            return None
-        data = SignalOrderData()
-        data.symbol = config.symbol
-        data.time = row.timestamp
-        # LEAN emits data at end_time: a row is seen only once it became available.
-        data.end_time = row.signal_timestamp
-        # Absent prices are stored as 0.0 (see the class docstring and optional_price).
-        data.value = row.entry_price or 0.0
-        data["strategy_id"] = row.strategy_id
-        data["direction"] = row.direction
-        data["entry_type"] = row.entry_type
-        data["entry_price"] = row.entry_price or 0.0
-        data["stop_loss"] = row.stop_loss or 0.0
-        data["take_profit"] = row.take_profit or 0.0
-        data["signal_id"] = row.signal_id
-        data["position_status"] = row.position_status
-        return data
+    @staticmethod
+    def parse_line(line: str) -> OrderRow | None:
+        """A signal_orders line."""
+        return parse_order_line(line)
+
+    def fill(self, row: OrderRow) -> None:
+        """Every order column; absent prices as 0.0 (see the class docstring)."""
+        self.value = row.entry_price or 0.0
+        self["strategy_id"] = row.strategy_id
+        self["direction"] = row.direction
+        self["entry_type"] = row.entry_type
+        self["entry_price"] = row.entry_price or 0.0
+        self["stop_loss"] = row.stop_loss or 0.0
+        self["take_profit"] = row.take_profit or 0.0
+        self["signal_id"] = row.signal_id
+        self["position_status"] = row.position_status
