@@ -37,6 +37,7 @@ from signals.lean_formats import (
     check_columns,
     check_identifiers,
     check_not_late,
+    check_unique,
     csv_text,
     format_utc,
     orders_csv_text,
@@ -265,13 +266,7 @@ def validate_weights(weights: pd.DataFrame) -> pd.DataFrame:
         frame[column] = utc_naive(frame[column], column, "weights")
     frame[SIGNAL] = _checked_signal(frame[SIGNAL])
     check_not_late(frame, "weights")
-    key = [STRATEGY_ID, SYMBOL, SIGNAL_TIMESTAMP, TIMESTAMP]
-    duplicated = frame.index[frame.duplicated(key, keep=False)]
-    if len(duplicated):
-        raise ValueError(
-            f"weights.iloc{list(duplicated[:2])}: duplicate rows for columns {key} "
-            "(one weight per key)"
-        )
+    check_unique(frame, [STRATEGY_ID, SYMBOL, SIGNAL_TIMESTAMP, TIMESTAMP], "weights", "weight")
     check_case_twins(frame, "weights")
     return frame
 

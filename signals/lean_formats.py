@@ -90,6 +90,16 @@ def check_not_late(frame: pd.DataFrame, table: str) -> None:
         )
 
 
+def check_unique(frame: pd.DataFrame, key: list[str], table: str, noun: str) -> None:
+    """Raise naming the first two rows that share `key` (one `noun` per key)."""
+    duplicated = frame.index[frame.duplicated(key, keep=False)]
+    if len(duplicated):
+        raise ValueError(
+            f"{table}.iloc{list(duplicated[:2])}: duplicate rows for columns {key} "
+            f"(one {noun} per key)"
+        )
+
+
 def check_case_twins(frame: pd.DataFrame, table: str) -> None:
     """Symbols of one strategy must not differ only in case (file names are lower case)."""
     names = frame[[STRATEGY_ID, SYMBOL]].drop_duplicates()
@@ -128,12 +138,7 @@ def validate_orders(orders: pd.DataFrame) -> pd.DataFrame:
     frame["position_status"] = _checked_booleans(frame["position_status"])
     check_not_late(frame, "orders")
     for key in ([STRATEGY_ID, SYMBOL, TIMESTAMP], ["signal_id"]):
-        duplicated = frame.index[frame.duplicated(key, keep=False)]
-        if len(duplicated):
-            raise ValueError(
-                f"orders.iloc{list(duplicated[:2])}: duplicate rows for columns {key} "
-                "(one order per key)"
-            )
+        check_unique(frame, key, "orders", "order")
     check_case_twins(frame, "orders")
     return frame
 
