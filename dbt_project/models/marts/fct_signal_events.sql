@@ -1,6 +1,7 @@
 {#- Trade entries and exits of the strategy instances that passed the performance
     filter at the time of the entry (point-in-time selection), with the moment
-    their inputs became available. An exit follows its selected entry. -#}
+    their inputs became available and the moment the row is published
+    (signal_timestamp: inputs + compute latency). An exit follows its selected entry. -#}
 with
 
 trades as (select * from {{ ref('fct_trades') }}),
@@ -48,6 +49,14 @@ events as (
     select * from selected_entries
     union all
     select * from exits
+),
+
+published as (
+    select
+        events.*,
+        {{ add_seconds('inputs_available_at', var('signal_latency_seconds')) }}
+            as signal_timestamp
+    from events
 )
 
-select * from events
+select * from published

@@ -13,8 +13,7 @@ execution as (select * from {{ ref('stg_lean__position_status') }}),
 priced as (
     select
         events.symbol,
-        {{ add_seconds('events.inputs_available_at', var('signal_latency_seconds')) }}
-            as signal_timestamp,
+        events.signal_timestamp,
         events.signal_bar_ts as timestamp,
         events.strategy_id,
         events.trade_id,

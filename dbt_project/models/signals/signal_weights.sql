@@ -9,8 +9,7 @@ instances as (select * from {{ ref('stg_backtests__strategy_instances') }}),
 weights as (
     select
         events.symbol,
-        {{ add_seconds('events.inputs_available_at', var('signal_latency_seconds')) }}
-            as signal_timestamp,
+        events.signal_timestamp,
         events.signal_bar_ts as timestamp,
         case
             when events.event_type = 'exit' then 0.0
