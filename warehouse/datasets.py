@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-import pandas as pd
-
 from warehouse.columns import AVAILABLE_AT, SYMBOL, TS
 
 # Column types understood by the loader; each maps to a DuckDB type.
@@ -19,6 +17,11 @@ DUCKDB_TYPES = {
 }
 
 
+def _interval(delta: timedelta) -> str:
+    """A SQL interval literal for a timedelta (microsecond precision)."""
+    return f"interval '{int(delta / timedelta(microseconds=1))} microseconds'"
+
+
 @dataclass(frozen=True)
 class BarClose:
     """A bar opening at `ts` is known when it closes, plus the feed's latency."""
@@ -27,9 +30,9 @@ class BarClose:
     latency: timedelta = timedelta(0)
     time_column: str = TS
 
-    def available_at(self, frame: pd.DataFrame) -> pd.Series:
-        """`ts + bar_length + latency` for every row."""
-        return frame[self.time_column] + self.bar_length + self.latency
+    def available_at_sql(self, column: str) -> str:
+        """SQL for `ts + bar_length + latency`, given the SQL of the (typed) time column."""
+        return f"({column}) + {_interval(self.bar_length + self.latency)}"
 
     def describe(self) -> str:
         """One line for docs and `status`."""
@@ -43,9 +46,14 @@ class Published:
     publication_column: str
     time_of_day: timedelta = timedelta(hours=22)
 
-    def available_at(self, frame: pd.DataFrame) -> pd.Series:
-        """Publication date at `time_of_day` UTC, never the period end."""
-        return frame[self.publication_column].dt.normalize() + self.time_of_day
+    @property
+    def time_column(self) -> str:
+        """The column that dates a row's knowledge: its publication date."""
+        return self.publication_column
+
+    def available_at_sql(self, column: str) -> str:
+        """SQL for the publication date at `time_of_day` UTC, never the period end."""
+        return f"cast(cast({column} as date) as timestamp) + {_interval(self.time_of_day)}"
 
     def describe(self) -> str:
         """One line for docs and `status`."""

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
+
+# Bytes per read/write when streaming files in and out of a store.
+CHUNK_BYTES = 8 * 1024 * 1024
 
 
 class ObjectStore(Protocol):
@@ -28,6 +33,34 @@ class ObjectStore(Protocol):
 
     def local_path(self, key: str) -> Path | None:
         """A local file path for `key` when the store is a folder, else None."""
+
+    def put_file(self, key: str, path: Path) -> None:
+        """Stream a local file to `key` atomically, whatever its size."""
+
+    def size(self, key: str) -> int | None:
+        """The object's size in bytes, or None when there is no object at `key`."""
+
+    def copy(self, source: str, target: str) -> None:
+        """Copy an object inside the store without reading it into memory."""
+
+    def download(self, key: str, path: Path) -> None:
+        """Stream the object at `key` into a local file."""
+
+
+@contextmanager
+def local_copy(store: ObjectStore, key: str) -> Iterator[Path]:
+    """A local file holding `key`: the file itself in a folder lake, else a streamed temp copy."""
+    path = store.local_path(key)
+    if path is not None:
+        if not path.is_file():
+            raise FileNotFoundError(f"no object at {key!r} in {store.url}")
+        yield path
+        return
+    suffix = "".join(PurePosixPath(key).suffixes)
+    with tempfile.TemporaryDirectory(prefix="signalyard-") as tmp:
+        target = Path(tmp) / f"object{suffix}"
+        store.download(key, target)
+        yield target
 
 
 def validate_key(key: str) -> str:
@@ -62,6 +95,34 @@ class LocalObjectStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+    def put_file(self, key: str, path: Path) -> None:
+        """Stream a local file to `key` through a temp file and an atomic rename."""
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle, open(path, "rb") as source:
+                shutil.copyfileobj(source, handle, CHUNK_BYTES)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def size(self, key: str) -> int | None:
+        """The file's size, or None when absent."""
+        path = self._path(key)
+        return path.stat().st_size if path.is_file() else None
+
+    def copy(self, source: str, target: str) -> None:
+        """Copy a file inside the lake (streamed, atomic at the target)."""
+        self.put_file(target, self._path(source))
+
+    def download(self, key: str, path: Path) -> None:
+        """Copy the file at `key` to `path` (streamed)."""
+        shutil.copyfile(self._path(key), path)
 
     def get_bytes(self, key: str) -> bytes:
         """Read the whole object at `key`."""
@@ -124,17 +185,35 @@ class S3ObjectStore:
         response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
         return response["Body"].read()
 
-    def exists(self, key: str) -> bool:
-        """Whether an object exists at `key`."""
+    def put_file(self, key: str, path: Path) -> None:
+        """Upload a local file (multipart when large; the object appears only when complete)."""
+        self.client.upload_file(str(path), self.bucket, self._key(key))
+
+    def size(self, key: str) -> int | None:
+        """The object's size from a HEAD request, or None when absent."""
         from botocore.exceptions import ClientError
 
         try:
-            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+            head = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return False
+                return None
             raise
-        return True
+        return int(head["ContentLength"])
+
+    def copy(self, source: str, target: str) -> None:
+        """Server-side copy (managed: multipart for large objects)."""
+        self.client.copy(
+            {"Bucket": self.bucket, "Key": self._key(source)}, self.bucket, self._key(target)
+        )
+
+    def download(self, key: str, path: Path) -> None:
+        """Stream the object into a local file."""
+        self.client.download_file(self.bucket, self._key(key), str(path))
+
+    def exists(self, key: str) -> bool:
+        """Whether an object exists at `key`."""
+        return self.size(key) is not None
 
     def list(self, prefix: str) -> Iterator[str]:
         """Keys under `prefix`, sorted, relative to the store's own prefix."""

@@ -1,79 +1,234 @@
-"""Typing and validating one raw file; every error names the file, row and column."""
+"""Typing and validating one raw file inside DuckDB; every error names the file, row and column.
+
+The file's rows are staged once (streamed; DuckDB spills to disk under its
+memory_limit), then each rule is one aggregate over the staged rows. The first
+rule that fails raises `ValidationError` naming the first offending row; nothing
+is read into Python memory. "row N" is the file's line for CSV and JSON lines
+(the CSV header is line 1) and the 1-based row for Parquet.
+"""
 
 from __future__ import annotations
 
-import pandas as pd
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import duckdb
 
 from warehouse.columns import SYMBOL
 from warehouse.datasets import Dataset
+from warehouse.formats import Scan, delimiter_hint
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
+STAGED = "_signalyard_staged"
+ROW = "_row"
+TYPED = "__typed__"  # prefix of the staged typed copy of each column
+# A file may carry timestamps up to this far past its receipt (clock skew), no further.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+_OFFSET = r"(Z|z|[+-]\d\d(:?\d\d)?)$"
 
 
 class ValidationError(ValueError):
     """A raw file that breaks its dataset's contract."""
 
 
-def _line(position: int) -> int:
-    """The file line of a data row (line 1 is the header)."""
-    return position + 2
+@dataclass(frozen=True)
+class StagedFile:
+    """A validated file staged in a temp table: typed select, rows and what was noticed."""
+
+    typed_sql: str
+    columns: tuple[str, ...]
+    rows: int
+    extra_columns: tuple[str, ...]
+    warnings: tuple[str, ...]
+    identical_duplicates: int
 
 
-def _cast(values: pd.Series, kind: str) -> pd.Series:
-    if kind == "double":
-        return pd.to_numeric(values, errors="coerce").astype("float64")
-    if kind == "bigint":
-        return pd.to_numeric(values, errors="coerce").astype("Int64")
-    if kind in ("timestamp", "date"):
-        parsed = pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
-        parsed = parsed.dt.tz_localize(None)
-        return parsed.dt.normalize() if kind == "date" else parsed
-    return values.astype("string").str.strip()
+@dataclass(frozen=True)
+class _Rule:
+    column: str
+    why: str
+    condition: str
 
 
-def _first_bad(name: str, mask: pd.Series, frame: pd.DataFrame, column: str, why: str) -> None:
-    if mask.any():
-        position = int(mask.to_numpy().nonzero()[0][0])
-        value = frame[column].iloc[position]
-        raise ValidationError(
-            f"{name}: row {_line(position)}, column {column!r}: {why} (got {value!r}); "
-            f"{int(mask.sum())} row(s) affected"
-        )
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
-def validate(frame: pd.DataFrame, dataset: Dataset, name: str) -> tuple[pd.DataFrame, list[str]]:
-    """Typed rows of `dataset` from a text frame, and the extra columns seen (schema drift)."""
-    expected = dataset.columns
-    received = list(frame.columns)
-    missing = [c for c in expected if c not in received]
+def _typed(column: str, kind: str, source_type: str) -> str:
+    """SQL typing the staged raw value of `column` as the dataset's `kind` (NULL if invalid)."""
+    raw = _q(column)
+    text = source_type == "VARCHAR"
+    value = f"nullif(trim({raw}), '')" if text else raw
+    if kind == "text":
+        return f"nullif(trim(cast({raw} as varchar)), '')"
+    if kind in ("double", "bigint"):
+        return f"try_cast({value} as {kind})"
+    if kind == "timestamp":
+        if text or source_type.startswith("TIMESTAMP WITH"):
+            return f"cast(try_cast({value} as timestamptz) as timestamp)"
+        return f"try_cast({value} as timestamp)"
+    if kind == "date":
+        if text:
+            return f"cast(try_cast({value} as timestamptz) as date)"
+        return f"try_cast({value} as date)"
+    raise ValueError(f"unknown column kind {kind!r} for column {column!r}")
+
+
+def _blank(column: str, source_type: str) -> str:
+    if source_type == "VARCHAR":
+        return f"({_q(column)} is null or trim({_q(column)}) = '')"
+    return f"({_q(column)} is null)"
+
+
+def stage(
+    conn: duckdb.DuckDBPyConnection, scan: Scan, dataset: Dataset, received_at: datetime
+) -> StagedFile:
+    """Stage `scan`'s rows in a temp table and check them; ValidationError names row and column."""
+    name = scan.name
+    received = list(scan.columns)
+    missing = [c for c in dataset.columns if c not in received]
     if missing:
         raise ValidationError(
-            f"{name}: missing column(s) {missing}; received {received}; expected {list(expected)}"
+            f"{name}: missing column(s) {missing}; received {received}; "
+            f"expected {list(dataset.columns)}{delimiter_hint(received)}"
         )
-    known = dataset.all_columns()
-    extra = [c for c in received if c not in known]
-    typed = pd.DataFrame(index=frame.index)
+    known = {c: k for c, k in dataset.all_columns().items() if c in received}
+    extra = tuple(c for c in received if c not in dataset.all_columns())
+    row = "file_row_number + 1" if scan.format == "parquet" else "row_number() over ()"
+    if scan.format == "csv":
+        row += " + 1"
+    source = scan.sql
+    if scan.format == "parquet":
+        source = source[:-1] + ", file_row_number = true)"
+    selected = ", ".join(f"{scan.column_sql(c)} as {_q(c)}" for c in known)
+    raw = f"select {row} as {ROW}, {selected} from {source}"
+    types = dict(conn.execute(f"select column_name, column_type from (describe {raw})").fetchall())
+    casts = ", ".join(f"{_typed(c, k, types[c])} as {_q(TYPED + c)}" for c, k in known.items())
+    conn.execute(f"create or replace temp table {STAGED} as select *, {casts} from ({raw})")
+    typed = {c: _q(TYPED + c) for c in known}
+    _check(conn, name, _rules(dataset, known, typed, types, received_at))
+    timestamps = [c for c, k in known.items() if k == "timestamp" and types[c] == "VARCHAR"]
+    warnings = _mixed_offsets(conn, name, timestamps)
+    identical = _check_duplicates(conn, name, dataset, typed)
+    if extra:
+        warnings.append(f"schema drift: extra column(s) {list(extra)} were not loaded")
+    if identical:
+        warnings.append(f"{identical} identical duplicate row(s) loaded once")
+    rows = conn.execute(f"select count(*) from {STAGED}").fetchall()[0][0]
+    columns = ", ".join(f"{expr} as {_q(c)}" for c, expr in typed.items())
+    key = ", ".join(_q(c) for c in dataset.key)
+    dedupe = ""
+    if identical:
+        dedupe = f" qualify row_number() over (partition by {key} order by {ROW}) = 1"
+    typed_sql = f"select {ROW}, {columns} from {STAGED}{dedupe}"
+    return StagedFile(
+        typed_sql, tuple(typed), int(rows) - identical, extra, tuple(warnings), identical
+    )
+
+
+def _rules(
+    dataset: Dataset,
+    known: dict[str, str],
+    typed: dict[str, str],
+    types: dict[str, str],
+    received_at: datetime,
+) -> list[_Rule]:
+    rules = []
     for column, kind in known.items():
-        if column not in frame.columns:
-            continue
-        raw = frame[column].astype("string")
-        blank = raw.isna() | (raw.str.strip() == "")
-        typed[column] = _cast(raw, kind)
-        if column in expected:
-            _first_bad(name, blank, frame, column, "required value is empty")
-        _first_bad(name, typed[column].isna() & ~blank, frame, column, f"not a valid {kind}")
-    _check_prices(typed, frame, name)
-    duplicated = typed.duplicated(list(dataset.key), keep=False)
-    _first_bad(name, duplicated, frame, dataset.key[-1], f"duplicate key {list(dataset.key)}")
-    return typed.reset_index(drop=True), extra
+        blank = _blank(column, types[column])
+        if column in dataset.columns:
+            rules.append(_Rule(column, "required value is empty", blank))
+        invalid = f"not {blank} and {typed[column]} is null"
+        rules.append(_Rule(column, f"not a valid {kind}", invalid))
+        if kind == "double":
+            rules.append(_Rule(column, "not a finite number", f"not isfinite({typed[column]})"))
+    if set(PRICE_COLUMNS) <= set(known):
+        for column in PRICE_COLUMNS:
+            rules.append(_Rule(column, "price must be positive", f"{typed[column]} <= 0"))
+        rules.append(_Rule("high", "high is below low", f"{typed['high']} < {typed['low']}"))
+        if "volume" in known:
+            rules.append(_Rule("volume", "volume is negative", f"{typed['volume']} < 0"))
+    time_column = dataset.availability.time_column
+    if time_column in known:
+        limit = (received_at + FUTURE_TOLERANCE).replace(tzinfo=None).isoformat(sep=" ")
+        rules.append(
+            _Rule(
+                time_column,
+                "timestamp in the future: after the file was received "
+                f"({received_at:%Y-%m-%d %H:%M:%S} UTC)",
+                f"cast({typed[time_column]} as timestamp) > timestamp '{limit}'",
+            )
+        )
+    if SYMBOL in known:
+        rules.append(_Rule(SYMBOL, "symbol is empty", f"{typed[SYMBOL]} is null"))
+    return rules
 
 
-def _check_prices(typed: pd.DataFrame, frame: pd.DataFrame, name: str) -> None:
-    if not set(PRICE_COLUMNS) <= set(typed.columns):
+def _check(conn: duckdb.DuckDBPyConnection, name: str, rules: list[_Rule]) -> None:
+    """One pass over the staged rows; raise for the first rule (in order) that any row breaks."""
+    broken = " or ".join(f"coalesce({rule.condition}, false)" for rule in rules)
+    if not conn.execute(f"select count(*) from {STAGED} where {broken}").fetchall()[0][0]:
         return
-    for column in PRICE_COLUMNS:
-        _first_bad(name, ~(typed[column] > 0), frame, column, "price must be positive")
-    _first_bad(name, typed["high"] < typed["low"], frame, "high", "high is below low")
-    _first_bad(name, typed["volume"] < 0, frame, "volume", "volume is negative")
-    if SYMBOL in typed.columns:
-        _first_bad(name, typed[SYMBOL] == "", frame, SYMBOL, "symbol is empty")
+    parts = []
+    for rule in rules:
+        condition = f"coalesce({rule.condition}, false)"
+        parts.append(f"count(*) filter (where {condition}), min({ROW}) filter (where {condition})")
+    counts = conn.execute(f"select {', '.join(parts)} from {STAGED}").fetchall()[0]
+    for index, rule in enumerate(rules):
+        count, first = counts[2 * index], counts[2 * index + 1]
+        if count:
+            value = conn.execute(
+                f"select {_q(rule.column)} from {STAGED} where {ROW} = ?", [first]
+            ).fetchall()[0][0]
+            raise ValidationError(
+                f"{name}: row {first}, column {rule.column!r}: {rule.why} (got {value!r}); "
+                f"{count} row(s) affected"
+            )
+
+
+def _mixed_offsets(conn: duckdb.DuckDBPyConnection, name: str, columns: list[str]) -> list[str]:
+    """Naive timestamps are UTC by contract; a file mixing naive and offset ones is ambiguous."""
+    warnings = []
+    for column in columns:
+        aware = f"regexp_matches(trim({_q(column)}), '{_OFFSET}')"
+        (naive, offset, first) = conn.execute(
+            f"select count(*) filter (where not {aware}), count(*) filter (where {aware}), "
+            f"min({ROW}) filter (where not {aware}) from {STAGED} where {_q(column)} is not null"
+        ).fetchall()[0]
+        if naive and offset:
+            value = conn.execute(
+                f"select {_q(column)} from {STAGED} where {ROW} = ?", [first]
+            ).fetchall()[0][0]
+            raise ValidationError(
+                f"{name}: row {first}, column {column!r}: timestamp without a UTC offset in a "
+                f"file whose other timestamps have one (got {value!r}); {naive} row(s) affected"
+            )
+        if naive:
+            warnings.append(f"column {column!r}: {naive} timestamp(s) without offset read as UTC")
+    return warnings
+
+
+def _check_duplicates(
+    conn: duckdb.DuckDBPyConnection, name: str, dataset: Dataset, typed: dict[str, str]
+) -> int:
+    """Raise for a key delivered twice with different values; return identical extra copies."""
+    key = [c for c in dataset.key if c in typed]
+    values = [c for c in typed if c not in key]
+    keys = ", ".join(f"{typed[c]} as {_q(c)}" for c in key)
+    row_values = ", ".join(typed[c] for c in values) or "1"
+    result = conn.execute(
+        f"with k as (select {keys}, {ROW}, hash({row_values}) as h from {STAGED}), "
+        f"g as (select count(*) as n, count(distinct h) as versions, min({ROW}) as first, "
+        f"max({ROW}) as last from k group by {', '.join(_q(c) for c in key)} "
+        f"having count(*) > 1) "
+        f"select coalesce(sum(n - 1), 0), count(*) filter (where versions > 1), "
+        f"min(first) filter (where versions > 1), "
+        f"arg_min(last, first) filter (where versions > 1) from g"
+    ).fetchall()[0]
+    extra_copies, conflicting, first, last = result
+    if conflicting:
+        raise ValidationError(
+            f"{name}: row {first}, column {key[-1]!r}: duplicate key {list(dataset.key)} with "
+            f"different values (also at row {last}); {conflicting} key(s) affected"
+        )
+    return int(extra_copies)
