@@ -32,6 +32,8 @@ from warehouse.object_store import ObjectStore, local_copy, validate_key
 from warehouse.validation import STAGED, StagedFile, ValidationError, stage
 
 QUARANTINE_PREFIX = "quarantine"
+# What DuckDB raises when a concurrent transaction recorded the same entry first.
+_CONFLICTS = (duckdb.TransactionException, duckdb.ConstraintException)
 
 _META_DDL = """
 create schema if not exists raw;
@@ -111,12 +113,24 @@ def ensure_raw_table(conn: duckdb.DuckDBPyConnection, dataset: Dataset) -> None:
         VENDOR: "text",
     }
     ddl = ", ".join(f'"{name}" {DUCKDB_TYPES[kind]}' for name, kind in columns.items())
-    conn.execute(f"create table if not exists {dataset.table} ({ddl})")
+    _create(conn, f"create table if not exists {dataset.table} ({ddl})")
 
 
 def ensure_meta(conn: duckdb.DuckDBPyConnection) -> None:
     """Create (or upgrade) the bookkeeping schema."""
-    conn.execute(_META_DDL)
+    _create(conn, _META_DDL)
+
+
+def _create(conn: duckdb.DuckDBPyConnection, ddl: str, attempts: int = 5) -> None:
+    """Run idempotent DDL; a concurrent loader creating the same object first is fine."""
+    for attempt in range(attempts):
+        try:
+            conn.execute(ddl)
+            return
+        except duckdb.TransactionException:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.01 * (attempt + 1))
 
 
 def _loaded_hashes(conn: duckdb.DuckDBPyConnection) -> set[tuple[str, str, str]]:
@@ -286,7 +300,7 @@ def load_entry(
         conn.execute("rollback")
         reason = str(exc) if entry.key in str(exc) else f"{entry.key}: {exc}"
         return _quarantined(conn, store, entry, reason)
-    except duckdb.TransactionException:
+    except _CONFLICTS:
         conn.execute("rollback")
         if _is_recorded(conn, entry):
             return None
@@ -307,7 +321,7 @@ def _quarantined(
             return None
         _record(conn, entry, result)
         conn.execute("commit")
-    except duckdb.TransactionException:
+    except _CONFLICTS:
         conn.execute("rollback")
         return None
     _quarantine(store, entry, reason)
