@@ -6,13 +6,14 @@ import argparse
 import time
 from collections.abc import Callable
 
-from bench import backtest, features, runner
+from bench import backtest, features, loading, runner
 from bench.report import Table, machine_info
 
 BENCHMARKS: dict[str, Callable[[int | None], list[Table]]] = {
     "features": features.run,
     "runner": runner.run,
     "backtest": backtest.run,
+    "loading": loading.run,
 }
 
 
