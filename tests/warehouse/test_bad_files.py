@@ -125,3 +125,24 @@ def test_landing_refuses_a_path_traversal_name(store, name):
     with pytest.raises(ValueError, match="invalid object key"):
         land_bytes(store, GOOD, name, vendor="v", dataset="bars_1m", received_at=RECEIVED)
     assert list(store.list("")) == []
+
+
+def test_status_lists_every_quarantined_corpus_file_with_its_reason(tmp_path, capsys):
+    from orchestration.cli import main
+
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    for case in CORPUS:
+        (drop / case.name).write_bytes(case.data)
+    home = ["--home", str(tmp_path / "home")]
+    assert main([*home, "land", str(drop), "--vendor", "v", "--dataset", "bars_1m"]) == 0
+    assert main([*home, "load", "--json"]) == 1  # something was quarantined
+    capsys.readouterr()
+    assert main([*home, "status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    listed = {q["key"].rsplit("/", 1)[-1]: q["reason"] for q in status["quarantined"]}
+    expected = {case.name: case.reason for case in CORPUS if case.status == "quarantined"}
+    assert set(listed) == set(expected)
+    for name, fragments in expected.items():
+        for fragment in fragments:
+            assert fragment in listed[name], (name, listed[name])

@@ -128,3 +128,40 @@ def test_optional_columns_may_be_absent(store, conn):
     assert result.status == "loaded"
     row = conn.execute("select adj_close, available_at from raw.bars_1d").fetchone()
     assert row == (None, datetime(2000, 1, 4))
+
+
+def _land_at(store, text: str, name: str, received: datetime):
+    return land_bytes(
+        store, text.encode(), name, vendor="v", dataset="bars_1m", received_at=received
+    )
+
+
+def test_a_corrected_bar_is_a_new_version_known_from_its_arrival(store, conn):
+    _land_at(store, GOOD, "day.csv", RECEIVED)
+    load_new(conn, store)
+    corrected = HEADER + (
+        "BTCUSDT,2024-01-01T00:00:00Z,1,2,0.5,1.6,10\n"  # close corrected
+        "BTCUSDT,2024-01-01T00:01:00Z,1.5,2,1,1.8,11\n"  # the same as before
+        "BTCUSDT,2024-01-01T00:02:00Z,1.8,2,1,1.9,12\n"  # a bar not delivered before
+    )
+    later = datetime(2024, 3, 5, 9, 30, tzinfo=UTC)
+    _land_at(store, corrected, "day-fixed.csv", later)
+    [result] = load_new(conn, store)
+    assert (result.rows, result.corrected, result.unchanged) == (2, 1, 1)
+    versions = conn.execute(
+        "select ts, close, available_at from raw.bars_1m order by ts, available_at"
+    ).fetchall()
+    assert versions == [
+        (datetime(2024, 1, 1, 0, 0), 1.5, datetime(2024, 1, 1, 0, 1, 2)),
+        (datetime(2024, 1, 1, 0, 0), 1.6, datetime(2024, 3, 5, 9, 30)),  # known on arrival
+        (datetime(2024, 1, 1, 0, 1), 1.8, datetime(2024, 1, 1, 0, 2, 2)),
+        (datetime(2024, 1, 1, 0, 2), 1.9, datetime(2024, 1, 1, 0, 3, 2)),  # new: the bar rule
+    ]
+
+
+def test_a_repeated_delivery_adds_no_version(store, conn):
+    _land_at(store, GOOD, "a.csv", RECEIVED)
+    _land_at(store, GOOD.replace("\n", "\r\n"), "a-again.csv", datetime(2024, 4, 1, tzinfo=UTC))
+    results = load_new(conn, store)
+    assert [(r.rows, r.unchanged) for r in results] == [(2, 0), (0, 2)]
+    assert conn.execute("select count(*) from raw.bars_1m").fetchall() == [(2,)]
