@@ -1,4 +1,4 @@
-"""The backtest kernel: one position at a time, fills at the next bar's open.
+"""The backtest of one signal series: one position at a time, fills at the next bar's open.
 
 Semantics a user can state:
 - a signal is read at the close of bar t; its entry or exit fills at the open of bar t+1;
@@ -9,15 +9,20 @@ Semantics a user can state:
 - fees and slippage apply per side, as fractions of the price;
 - a signal on the last bar is recorded with no fill yet (pending), and a position still
   open at the end stays open: nothing is closed "because the data ended".
+
+The simulation is `signals.kernel` run on a single cell; its options (trailing stop,
+minimal-ROI table, which level hits first, position sizing, vectorbt's conventions) are
+keyword options here, with these defaults, and are described in `docs/strategies.md`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from signals.kernel import REASONS, BacktestParams, GridResult, Prices, run_grid
 from signals.stats import compute_stats
 
 TRADE_COLUMNS = (
@@ -37,68 +42,9 @@ TRADE_COLUMNS = (
 )
 
 
-@dataclass
-class _Trade:
-    entry_signal_index: int
-    entry_index: int | None = None
-    entry_price: float = np.nan
-    exit_signal_index: int | None = None
-    exit_index: int | None = None
-    exit_price: float = np.nan
-    reason: str = "pending"
-
-
-def _costly(price: float, side: int, fees: float, slippage: float) -> float:
+def _costly(price: float | np.ndarray, side: int, fees: float, slippage: float) -> Any:
     """Effective price per unit: paid on a buy (side +1), received on a sell (side -1)."""
     return price * (1 + side * slippage) * (1 + side * fees)
-
-
-def _simulate(
-    o: np.ndarray,
-    h: np.ndarray,
-    lo: np.ndarray,
-    entries: np.ndarray,
-    exits: np.ndarray,
-    sign: int,
-    stoploss: float | None,
-    take_profit: float | None,
-) -> list[_Trade]:
-    trades: list[_Trade] = []
-    current: _Trade | None = None
-    for i in range(len(o)):
-        stopped = False
-        if current is not None and current.entry_index is None:
-            current.entry_index, current.entry_price = i, o[i]
-        if current is not None and current.exit_signal_index is not None:
-            current.exit_index, current.exit_price, current.reason = i, o[i], "exit_signal"
-            trades.append(current)
-            current = None
-        if current is not None:
-            entry = current.entry_price
-            stop = entry * (1 + sign * stoploss) if stoploss is not None else None
-            target = entry * (1 + sign * take_profit) if take_profit is not None else None
-            worst, best = (lo[i], h[i]) if sign > 0 else (h[i], lo[i])
-            if stop is not None and sign * (worst - stop) <= 0:
-                fill = stop if sign * (o[i] - stop) > 0 else o[i]
-                current.reason = "stop_loss"
-            elif target is not None and sign * (best - target) >= 0:
-                fill = target if sign * (target - o[i]) > 0 else o[i]
-                current.reason = "take_profit"
-            else:
-                fill = None
-            if fill is not None:
-                current.exit_signal_index = current.exit_index = i
-                current.exit_price = fill
-                trades.append(current)
-                current, stopped = None, True
-        if current is not None and exits[i]:
-            current.exit_signal_index = i
-        elif current is None and not stopped and entries[i]:
-            current = _Trade(entry_signal_index=i)
-    if current is not None:
-        current.reason = "open" if current.entry_index is not None else "pending"
-        trades.append(current)
-    return trades
 
 
 def backtest_signals(
@@ -112,8 +58,14 @@ def backtest_signals(
     slippage: float = 0.0,
     direction: str = "long",
     periods_per_year: float | None = None,
+    **options: Any,
 ) -> tuple[pd.DataFrame, dict[str, float]]:
-    """Simulate entry/exit signals on OHLC bars; returns (trades, statistics)."""
+    """Simulate entry/exit signals on OHLC bars; returns (trades, statistics).
+
+    `options` are the other `signals.kernel.BacktestParams` fields: trailing_stop,
+    trailing_offset, roi, position_size, both_hit, stops_on_entry_bar, signal_exit_first,
+    entry_on_stop_bar.
+    """
     missing = [c for c in ("open", "high", "low", "close") if c not in bars.columns]
     if missing:
         raise ValueError(
@@ -122,55 +74,53 @@ def backtest_signals(
         )
     if len(entries) != len(bars) or len(exits) != len(bars):
         raise ValueError("entries and exits must have one value per bar")
-    if direction not in ("long", "short"):
-        raise ValueError(f"direction {direction!r} must be 'long' or 'short'")
-    sign = 1 if direction == "long" else -1
-    o, h, lo, c = (bars[k].to_numpy(dtype="float64") for k in ("open", "high", "low", "close"))
-    raw = _simulate(
-        o,
-        h,
-        lo,
-        entries.to_numpy(dtype=bool),
-        exits.to_numpy(dtype=bool),
-        sign,
-        stoploss,
-        take_profit,
+    unknown = sorted(set(options) - set(BacktestParams.__dataclass_fields__))
+    if unknown:
+        raise TypeError(f"backtest_signals: unknown option(s) {unknown}")
+    params = BacktestParams(
+        direction=direction,
+        stoploss=stoploss,
+        take_profit=take_profit,
+        fees=fees,
+        slippage=slippage,
+        **options,
     )
-    trades = _trade_frame(raw, bars.index, sign, fees, slippage)
-    returns = bar_returns(trades, c, sign, fees, slippage)
+    prices = Prices.from_frames([bars])
+    result = run_grid(prices, entries.to_numpy(dtype=bool), exits.to_numpy(dtype=bool), [params])
+    trades = trade_frame(result, 0, bars.index)
+    returns = bar_returns(trades, prices.close, params.sign, fees, slippage, params.position_size)
     stats = compute_stats(returns, trades, bars.index, periods_per_year)
     return trades, stats
 
 
-def _trade_frame(
-    raw: list[_Trade], index: pd.Index, sign: int, fees: float, slippage: float
-) -> pd.DataFrame:
+def trade_frame(result: GridResult, cell: int, index: pd.Index, offset: int = 0) -> pd.DataFrame:
+    """One cell's trade records as a TRADE_COLUMNS frame (positions relative to `offset`)."""
+
+    def position(value: int) -> int | None:
+        return None if value < 0 else int(value) - offset
+
     def at(i: int | None) -> pd.Timestamp | None:
         return None if i is None else index[i]
 
     rows = []
-    for t in raw:
-        closed = t.exit_index is not None
-        ret = np.nan
-        if closed:
-            paid = _costly(t.entry_price, sign, fees, slippage)
-            got = _costly(t.exit_price, -sign, fees, slippage)
-            ret = got / paid - 1 if sign > 0 else (paid - got) / paid
+    for k in range(result.first[cell], result.first[cell] + result.count[cell]):
+        entry_signal, entry = position(result.entry_signal[k]), position(result.entry[k])
+        exit_signal, exit_ = position(result.exit_signal[k]), position(result.exit[k])
         rows.append(
             {
-                "entry_signal_index": t.entry_signal_index,
-                "entry_signal_time": at(t.entry_signal_index),
-                "entry_index": t.entry_index,
-                "entry_time": at(t.entry_index),
-                "entry_price": t.entry_price,
-                "exit_signal_index": t.exit_signal_index,
-                "exit_signal_time": at(t.exit_signal_index),
-                "exit_index": t.exit_index,
-                "exit_time": at(t.exit_index),
-                "exit_price": t.exit_price,
-                "reason": t.reason,
-                "return": ret,
-                "bars_held": (t.exit_index - t.entry_index) if closed else np.nan,
+                "entry_signal_index": entry_signal,
+                "entry_signal_time": at(entry_signal),
+                "entry_index": entry,
+                "entry_time": at(entry),
+                "entry_price": result.entry_price[k],
+                "exit_signal_index": exit_signal,
+                "exit_signal_time": at(exit_signal),
+                "exit_index": exit_,
+                "exit_time": at(exit_),
+                "exit_price": result.exit_price[k],
+                "reason": REASONS[result.reason[k]],
+                "return": result.ret[k],
+                "bars_held": np.nan if exit_ is None or entry is None else exit_ - entry,
             }
         )
     frame = pd.DataFrame(rows, columns=list(TRADE_COLUMNS))
@@ -180,13 +130,20 @@ def _trade_frame(
 
 
 def bar_returns(
-    trades: pd.DataFrame, close: np.ndarray, sign: int, fees: float, slippage: float
+    trades: pd.DataFrame,
+    close: np.ndarray,
+    sign: int,
+    fees: float,
+    slippage: float,
+    position_size: float = 1.0,
 ) -> np.ndarray:
     """Per-bar strategy returns, marking open positions to each bar's close.
 
     The position is held, not rebalanced: its value relative to the entry cost is
     `1 + sign * (mark - paid) / paid`, so the per-bar returns of a trade compound to
-    exactly its trade return, long or short.
+    exactly its trade return, long or short. With a position size f < 1, a fraction f of
+    the equity is in the trade and the rest in cash: equity moves by
+    `(1 - f) + f * value`, so a trade changes the equity by `f * return`.
     """
     returns = np.zeros(len(close))
     for t in trades.itertuples(index=False):
@@ -198,7 +155,7 @@ def bar_returns(
         marks = close[start : end + 1].copy()
         if not pd.isna(t.exit_index):
             marks[-1] = _costly(t.exit_price, -sign, fees, slippage)
-        value = 1 + sign * (marks - paid) / paid
+        value = (1 - position_size) + position_size * (1 + sign * (marks - paid) / paid)
         previous = np.concatenate([[1.0], value[:-1]])
         returns[start : end + 1] = value / previous - 1
     return returns

@@ -621,3 +621,57 @@ def test_short_bar_returns_compound_to_the_trade_return() -> None:
     assert (trade["entry_price"], trade["exit_price"]) == (100.0, 50.0)
     assert trade["return"] == pytest.approx(0.5)
     assert stats["total_return"] == pytest.approx(trade["return"])
+
+
+# --- the kernel's options, through backtest_signals ------------------------------------------
+
+
+def test_spelling_out_the_default_options_changes_nothing() -> None:
+    bars, entries, exits = random_walk(2)
+    signals = (pd.Series(entries, index=bars.index), pd.Series(exits, index=bars.index))
+    costs = {"stoploss": -0.03, "take_profit": 0.04, "fees": FEES, "slippage": SLIPPAGE}
+    plain_trades, plain_stats = backtest_signals(bars, *signals, **costs)
+    spelled_trades, spelled_stats = backtest_signals(
+        bars,
+        *signals,
+        **costs,
+        trailing_stop=None,
+        trailing_offset=None,
+        roi=(),
+        position_size=1.0,
+        both_hit="stop_first",
+        stops_on_entry_bar=True,
+        signal_exit_first=True,
+        entry_on_stop_bar=False,
+    )
+    pd.testing.assert_frame_equal(plain_trades, spelled_trades)
+    assert plain_stats == spelled_stats
+
+
+def test_sized_bar_returns_compound_to_the_sized_trade_returns() -> None:
+    bars, entries, exits = random_walk(4)
+    trades, stats = backtest_signals(
+        bars,
+        pd.Series(entries, index=bars.index),
+        pd.Series(exits, index=bars.index),
+        stoploss=-0.03,
+        direction="short",
+        fees=FEES,
+        position_size=0.25,
+    )
+    returns = bar_returns(trades, bars["close"].to_numpy(), -1, FEES, 0.0, position_size=0.25)
+    closed = trades.dropna(subset=["exit_index"])
+    assert len(closed) > 20
+    for trade in closed.to_dict("records"):
+        held = returns[trade["entry_index"] : trade["exit_index"] + 1]
+        assert np.prod(1 + held) - 1 == pytest.approx(0.25 * trade["return"], rel=1e-9)
+    assert stats["trades"] == len(closed)
+
+
+def test_a_trailing_stop_option_reaches_the_kernel() -> None:
+    rows = quiet(6)
+    rows[2] = (101.0, 110.0, 100.0, 109.0)
+    rows[3] = (108.0, 108.5, 103.0, 104.0)
+    trade = only_trade(run(make_bars(rows), entries=(0,), trailing_stop=0.05)[0])
+    assert (trade["reason"], trade["exit_index"]) == ("trailing_stop", 3)
+    assert trade["exit_price"] == pytest.approx(104.5, rel=1e-12)

@@ -180,3 +180,33 @@ def test_average_monthly_return_chains_month_end_equity() -> None:
     returns = np.array([0.1, 0.0, -0.5, 0.2])  # month ends: 1.1, 0.55, 0.66
     stats = compute_stats(returns, trades_with([]), index, 12.0)
     assert stats["avg_monthly_return"] == pytest.approx((0.1 + -0.5 + 0.2) / 3)
+
+
+def test_expectancy_is_the_mean_closed_trade_return(stats: dict[str, float]) -> None:
+    assert stats["expectancy"] == pytest.approx((0.1 - 0.05 + 0.2) / 3, rel=1e-12)
+
+
+def test_expectancy_is_nan_without_closed_trades() -> None:
+    assert np.isnan(compute_stats(RETURNS, trades_with([np.nan]), HOURLY, PPY)["expectancy"])
+
+
+def test_volatility_is_the_annualized_sample_deviation(stats: dict[str, float]) -> None:
+    mean = sum(RETURNS) / len(RETURNS)
+    sample_var = sum((r - mean) ** 2 for r in RETURNS) / (len(RETURNS) - 1)
+    assert stats["volatility"] == pytest.approx(np.sqrt(sample_var) * np.sqrt(PPY), rel=1e-12)
+
+
+def test_calmar_is_cagr_over_the_max_drawdown() -> None:
+    index = pd.date_range("2020-01-01", periods=4, freq="365D")  # 1095 days
+    # equity 1, 1, 1.2, 0.96, 1.056: max drawdown -20%
+    stats = compute_stats(np.array([0.0, 0.2, -0.2, 0.1]), trades_with([]), index, 1.0)
+    cagr = 1.056 ** (365.25 / 1095) - 1
+    assert stats["max_drawdown"] == pytest.approx(-0.2, rel=1e-12)
+    assert stats["calmar"] == pytest.approx(cagr / 0.2, rel=1e-12)
+
+
+def test_calmar_is_nan_without_a_drawdown() -> None:
+    index = pd.date_range("2020-01-01", periods=3, freq="365D")
+    stats = compute_stats(np.array([0.0, 0.1, 0.1]), trades_with([]), index, 1.0)
+    assert stats["max_drawdown"] == 0.0
+    assert np.isnan(stats["calmar"])
