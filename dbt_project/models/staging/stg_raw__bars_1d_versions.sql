@@ -1,0 +1,28 @@
+{#- Every version of each daily bar known at the cut-off, with its validity interval:
+    a corrected bar is a new version from its own available_at. -#}
+with
+
+source as (select * from {{ source('raw', 'bars_1d') }}),
+
+renamed as (
+    select
+        upper(trim(symbol)) as symbol,
+        ts,
+        open,
+        high,
+        low,
+        close,
+        volume,
+        adj_close,
+        available_at,
+        _source_file as source_file,
+        _received_at as received_at
+    from source
+),
+
+versions as (
+    {{ version_chain('renamed', ['symbol', 'ts'], ['symbol', 'ts', 'open', 'high', 'low',
+        'close', 'volume', 'adj_close', 'available_at', 'source_file', 'received_at']) }}
+)
+
+select * from versions

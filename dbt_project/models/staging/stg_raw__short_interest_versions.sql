@@ -1,0 +1,26 @@
+{#- Every version of each settlement's short interest known at the cut-off, each valid
+    from its own available_at (the same ordering as stg_raw__short_interest). -#}
+with
+
+source as (select * from {{ source('raw', 'short_interest') }}),
+
+renamed as (
+    select
+        upper(trim(symbol)) as symbol,
+        cast(settlement_date as date) as settlement_date,
+        cast(publication_date as date) as publication_date,
+        short_interest,
+        avg_daily_volume,
+        available_at,
+        _source_file as source_file,
+        _received_at as received_at
+    from source
+),
+
+versions as (
+    {{ version_chain('renamed', ['symbol', 'settlement_date'], ['symbol', 'settlement_date',
+        'publication_date', 'short_interest', 'avg_daily_volume', 'available_at',
+        'source_file', 'received_at']) }}
+)
+
+select * from versions
