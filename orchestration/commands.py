@@ -16,8 +16,9 @@ from orchestration.replay import ReplayResult, default_cutoffs, replay_at
 from orchestration.run import materialize_graph
 from orchestration.summary import passing_instances, quarantined_files, table_rows
 from warehouse.engines.duckdb import connect, table_exists
+from warehouse.expectations import summarize_results
 from warehouse.landing import land_path
-from warehouse.loading import load_new
+from warehouse.loading import load_new, loader_lock
 from warehouse.manifest import read_manifest
 from warehouse.object_store import open_store
 from warehouse.settings import Settings
@@ -135,16 +136,68 @@ def cmd_land(settings: Settings, args: argparse.Namespace) -> Outcome:
     return payload, lines, 0
 
 
+def cmd_fetch(settings: Settings, args: argparse.Namespace) -> Outcome:
+    """Fetch vendor bars into raw/, each symbol resuming after its last landed bar."""
+    from tqdm import tqdm
+
+    from warehouse.connectors import registry
+    from warehouse.connectors.backfill import backfill
+    from warehouse.connectors.base import ConnectorError, utc
+
+    dataset = args.dataset or ("bars_1d" if args.vendor == "yahoo" else "bars_1m")
+    symbols = [s.strip() for s in args.symbols.split(",") if s.strip()]
+    if not symbols:
+        raise ValueError("--symbols names no symbol")
+    start, end = utc(args.start), utc(args.end) if args.end else None
+    connector = registry.make_connector(args.vendor, dataset, exchange=args.exchange)
+    store = open_store(settings.lake)
+    results, failed = [], {}
+    bar = tqdm(desc=f"fetch {connector.vendor}", unit="page", disable=not _interactive())
+    for symbol in symbols:
+        bar.set_postfix_str(symbol)
+        try:
+            results.append(
+                backfill(connector, store, symbol, start, end, on_page=lambda _: bar.update(1))
+            )
+        except ConnectorError as exc:
+            failed[symbol] = str(exc)
+    bar.close()
+    until = f"{end:%Y-%m-%d %H:%M}Z" if end else "now"
+    lines = [f"fetch {connector.vendor} {dataset} [{start:%Y-%m-%d %H:%M}Z, {until})"]
+    for r in results:
+        resumed = f", resumed from {r.resumed_from:%Y-%m-%d %H:%M}Z" if r.resumed_from else ""
+        last = f"{r.last_bar:%Y-%m-%d %H:%M}Z" if r.last_bar else "none"
+        lines.append(
+            f"  {r.symbol:<12} {r.pages} page(s), {r.files_landed} file(s) landed, "
+            f"{r.files_present} already present, {r.bars} bar(s); last bar {last}{resumed}"
+        )
+    lines += [f"  {symbol:<12} FAILED: {reason}" for symbol, reason in failed.items()]
+    lines.append(
+        f"{sum(r.files_landed for r in results)} file(s) landed, "
+        f"{sum(r.bars for r in results)} bar(s), {len(failed)} symbol(s) failed"
+    )
+    payload = {
+        "vendor": connector.vendor,
+        "dataset": dataset,
+        "results": [r.to_dict() for r in results],
+        "failed": failed,
+    }
+    return payload, lines, 1 if failed else 0
+
+
 def cmd_load(settings: Settings, args: argparse.Namespace) -> Outcome:
-    """Load new landed files."""
-    with connect(settings.duckdb_path) as conn:
+    """Load new landed files (a second loader waits for the first, then finds nothing new)."""
+    with loader_lock(settings.duckdb_path), connect(settings.duckdb_path) as conn:
         results = load_new(conn, open_store(settings.lake), progress=not args.json)
     loaded = [r for r in results if r.status == "loaded"]
     quarantined = [r for r in results if r.status == "quarantined"]
     lines = [
-        f"loaded {len(loaded)} file(s), {sum(r.rows for r in loaded):,} rows; "
+        f"loaded {len(loaded)} file(s), {sum(r.rows for r in loaded):,} rows "
+        f"({sum(r.corrected for r in loaded):,} corrections, "
+        f"{sum(r.unchanged for r in loaded):,} repeated rows skipped); "
         f"quarantined {len(quarantined)}"
     ]
+    lines += [f"  note {r.key}: {w}" for r in loaded for w in r.warnings]
     lines += [f"  quarantined {r.key}: {r.reason}" for r in quarantined]
     payload = {
         "loaded": [r.__dict__ for r in loaded],
@@ -154,25 +207,42 @@ def cmd_load(settings: Settings, args: argparse.Namespace) -> Outcome:
 
 
 def cmd_status(settings: Settings, args: argparse.Namespace) -> Outcome:
-    """Manifest, quarantine and table row counts."""
+    """Manifest, quarantine, table row counts and failing expectations per dataset."""
     entries = read_manifest(open_store(settings.lake))
     landed = pd.Series([f"{e.vendor}/{e.dataset}" for e in entries]).value_counts().sort_index()
     rows: dict[str, int] = {}
     quarantine: list[dict[str, str]] = []
+    expectations: dict[str, dict[str, int]] = {}
     if settings.duckdb_path.exists():
         with connect(settings.duckdb_path, read_only=True) as conn:
             rows, quarantine = table_rows(conn), quarantined_files(conn)
+            expectations = {
+                name: {
+                    "batches": s.batches,
+                    "failed_batches": s.failed_batches,
+                    "failed_expectations": sum(f["batches"] for f in s.failed_expectations),
+                }
+                for name, s in summarize_results(conn).items()
+            }
     lines = [f"lake: {settings.lake}", f"landed files: {len(entries)}"]
     lines += [f"  {name:<40} {count:>6}" for name, count in landed.items()]
     lines += [f"warehouse: {settings.duckdb_path}", f"quarantined files: {len(quarantine)}"]
     lines += [f"  {q['key']}: {q['reason']}" for q in quarantine]
     lines += [f"  {name:<52} {count:>10,}" for name, count in rows.items()]
+    if expectations:
+        lines.append("expectations per dataset: batches failing / validated, failed expectations")
+        lines += [
+            f"  {name:<20} {e['failed_batches']:>5} / {e['batches']:<5} "
+            f"{e['failed_expectations']:>5}"
+            for name, e in expectations.items()
+        ]
     payload = {
         "lake": settings.lake,
         "landed": landed.to_dict(),
         "quarantined": quarantine,
         "warehouse": str(settings.duckdb_path),
         "rows": rows,
+        "expectations": expectations,
     }
     return payload, lines, 0
 
