@@ -43,6 +43,23 @@ def _parser() -> argparse.ArgumentParser:
     land.add_argument("--dataset", required=True)
     land.add_argument("--json", action="store_true")
 
+    fetch = commands.add_parser(
+        "fetch", help="fetch vendor bars into the lake's raw/ (resumes where it stopped)"
+    )
+    fetch.add_argument("vendor", help="yahoo, alpaca or ccxt")
+    fetch.add_argument(
+        "--symbols", required=True, help="comma-separated: AAPL,MSFT or BTC/USDT,ETH/USDT"
+    )
+    fetch.add_argument("--start", required=True, help="first bar open: a date or ISO time (UTC)")
+    fetch.add_argument("--end", help="end, exclusive: a date or ISO time (UTC; default now)")
+    fetch.add_argument(
+        "--dataset",
+        choices=["bars_1m", "bars_1d"],
+        help="default bars_1d for yahoo, bars_1m for alpaca and ccxt",
+    )
+    fetch.add_argument("--exchange", help="ccxt exchange id (default binance)")
+    fetch.add_argument("--json", action="store_true")
+
     load = commands.add_parser("load", help="load new landed files into the warehouse")
     load.add_argument("--json", action="store_true")
 

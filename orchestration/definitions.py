@@ -5,12 +5,15 @@ from __future__ import annotations
 from dagster import AssetSelection, Definitions, define_asset_job
 
 from orchestration.assets.backtests import backtest_tables
+from orchestration.assets.connectors import vendor_bars
 from orchestration.assets.dbt import dbt_bars, dbt_features, dbt_results
 from orchestration.assets.features import udf_features
 from orchestration.assets.landing import lake_raw_files
 from orchestration.assets.loading import raw_tables
 from orchestration.assets.publishing import backtest_report, lean_workspace
 from orchestration.resources import WarehouseResource, dbt_resource
+from orchestration.schedules import fetch_vendor_bars_job, vendor_bars_schedule
+from orchestration.sensors import load_raw_job, raw_files_sensor
 from warehouse.settings import Settings
 
 ASSETS = [
@@ -25,8 +28,11 @@ ASSETS = [
     backtest_report,
 ]
 
+# The vendor connectors (network, daily partitions) run on their own schedule, not in `main`.
 main_job = define_asset_job(
-    "main", selection=AssetSelection.all(), description="Land, load, build, backtest, publish."
+    "main",
+    selection=AssetSelection.all() - AssetSelection.assets(vendor_bars),
+    description="Land, load, build, backtest, publish.",
 )
 
 
@@ -35,4 +41,10 @@ def resources_for(settings: Settings, as_of: str | None = None) -> dict[str, obj
     return {"warehouse": WarehouseResource.from_settings(settings, as_of), "dbt": dbt_resource()}
 
 
-defs = Definitions(assets=ASSETS, jobs=[main_job], resources=resources_for(Settings.from_env()))
+defs = Definitions(
+    assets=[*ASSETS, vendor_bars],
+    jobs=[main_job, load_raw_job, fetch_vendor_bars_job],
+    schedules=[vendor_bars_schedule],
+    sensors=[raw_files_sensor],
+    resources=resources_for(Settings.from_env()),
+)
