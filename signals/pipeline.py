@@ -60,10 +60,15 @@ def _partition(
 
 
 def backtest_partition(
-    strategy: Strategy, bars: pd.DataFrame, performance_filter: PerformanceFilter
+    strategy: Strategy,
+    bars: pd.DataFrame,
+    performance_filter: PerformanceFilter,
+    timeframe: str | None = None,
 ) -> tuple[pd.DataFrame, dict[str, float], pd.DataFrame]:
     """Trades, whole-history stats and point-in-time selections for one symbol's bars."""
     entries, exits = strategy.entry.evaluate(bars), strategy.exit.evaluate(bars)
+    if timeframe is None and TIMEFRAME in bars.columns and len(bars):
+        timeframe = str(bars[TIMEFRAME].iloc[0])
     ppy = periods_per_year_of(bars.index)
     trades, stats = backtest_signals(
         bars,
@@ -75,6 +80,7 @@ def backtest_partition(
         slippage=strategy.slippage,
         direction=strategy.direction,
         periods_per_year=ppy,
+        **strategy.backtest_options(timeframe),  # minimal ROI, trailing stop
     )
     sign = 1 if strategy.direction == "long" else -1
     returns = bar_returns(
@@ -124,8 +130,8 @@ def _instance_rows(strategies: Sequence[Strategy]) -> pd.DataFrame:
                 "strategy_name": s.id,
                 "timeframe": tf,
                 "direction": s.direction,
-                "entry_condition": s.entry.text,
-                "exit_condition": s.exit.text,
+                "entry_condition": s.entry.bound_text,  # parameters shown by value
+                "exit_condition": s.exit.bound_text,
                 "stoploss": s.stoploss,
                 "take_profit": s.take_profit,
                 "position_weight": s.position_weight,
@@ -180,7 +186,9 @@ def run_backtests(
             ]
             for symbol in symbols:
                 bars = _partition(conn, features_table, symbol, timeframe)
-                trades, stats, selections = backtest_partition(strategy, bars, performance_filter)
+                trades, stats, selections = backtest_partition(
+                    strategy, bars, performance_filter, timeframe
+                )
                 trade_frames.append(_trade_rows(trades, bars, strategy_id, symbol))
                 stat_rows.append(
                     {

@@ -23,6 +23,9 @@ class BacktestConfig(Config):
     """Overrides for the library's declarations and the filter's thresholds."""
 
     take_profit: float | None = None
+    # False: only strategies declared `demo: true` (the default; the research library
+    # opts out with `demo: false` to keep `signalyard demo` fast); True: the whole library.
+    all_strategies: bool = False
     min_trades: int | None = None
     min_sharpe: float | None = None
 
@@ -42,7 +45,7 @@ def backtest_tables(
     context: AssetExecutionContext, config: BacktestConfig, warehouse: WarehouseResource
 ) -> Iterator[MaterializeResult]:
     """Trades, whole-history statistics and weekly point-in-time filter decisions."""
-    strategies = load_library()
+    strategies = load_library(demo_only=not config.all_strategies)
     if config.take_profit is not None:
         strategies = [s.with_overrides(take_profit=config.take_profit) for s in strategies]
     overrides = {
