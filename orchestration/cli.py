@@ -80,10 +80,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("--json", action="store_true")
 
-    grid = commands.add_parser("grid", help="backtest the strategy library on every symbol")
+    grid = commands.add_parser(
+        "grid",
+        help="backtest strategies x parameters x timeframes x symbols (resumable)",
+    )
+    grid.add_argument("--strategies", help="comma-separated strategy ids (default: the library)")
+    grid.add_argument("--timeframes", help="comma-separated timeframes (default: each declared)")
+    grid.add_argument("--symbols", help="comma-separated symbols (default: all in the warehouse)")
+    grid.add_argument(
+        "--sampling",
+        choices=["default", "grid", "random"],
+        default="default",
+        help="parameter sets: declared defaults, the full grid, or seeded random draws",
+    )
+    grid.add_argument("--samples", type=int, default=0, help="random draws per strategy")
+    grid.add_argument("--seed", type=int, default=0, help="seed of the random draws")
     grid.add_argument("--take-profit", type=float, help="override the strategies' take-profit")
-    grid.add_argument("--min-trades", type=int, help="override the filter's minimum trades")
-    grid.add_argument("--min-sharpe", type=float, help="override the filter's minimum Sharpe")
+    grid.add_argument("--fresh", action="store_true", help="discard this run's earlier results")
+    grid.add_argument("--top", type=int, default=10, help="cells to list, best Sharpe first")
     grid.add_argument("--json", action="store_true")
 
     export = commands.add_parser("export", help="export signal tables")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from dagster import AssetKey, AssetSelection
+from dagster import AssetSelection
 
 from orchestration.replay import ReplayResult, default_cutoffs, replay_at
 from orchestration.run import materialize_graph
@@ -277,34 +277,52 @@ def cmd_replay(settings: Settings, args: argparse.Namespace) -> Outcome:
 
 
 def cmd_grid(settings: Settings, args: argparse.Namespace) -> Outcome:
-    """Backtest the library on every symbol, refresh marts and signals, print statistics."""
-    config = {
-        k: v
-        for k, v in (
-            ("take_profit", args.take_profit),
-            ("min_trades", args.min_trades),
-            ("min_sharpe", args.min_sharpe),
+    """Run (or continue) a research grid on the warehouse's bars and features."""
+    from signals.grid import GridSpec, run_grid_study
+    from signals.strategy import load_library
+
+    def listed(value: str | None) -> tuple[str, ...] | None:
+        return tuple(v.strip() for v in value.split(",") if v.strip()) if value else None
+
+    library = {s.id: s for s in load_library()}
+    wanted = listed(args.strategies) or tuple(library)
+    unknown = sorted(set(wanted) - set(library))
+    if unknown:
+        raise ValueError(f"unknown strategies {unknown}; the library has {sorted(library)}")
+    overrides = (("take_profit", args.take_profit),) if args.take_profit is not None else ()
+    spec = GridSpec(
+        strategies=wanted,
+        timeframes=listed(args.timeframes),
+        symbols=listed(args.symbols),
+        sampling=args.sampling,
+        samples=args.samples,
+        seed=args.seed,
+        overrides=overrides,
+    )
+    started = time.perf_counter()
+    with connect(settings.duckdb_path) as conn:
+        run = run_grid_study(
+            conn, spec, [library[i] for i in wanted], fresh=args.fresh, progress=_interactive()
         )
-        if v is not None
-    }
-    selection = AssetSelection.assets(AssetKey(["backtests", "trades"])).downstream()
-    selection |= AssetSelection.assets(
-        *[AssetKey(["backtests", t]) for t in ("strategy_instances", "stats", "selections")]
-    )
-    materialize_graph(
-        settings,
-        selection=selection,
-        land_sample_data=False,
-        backtest_config=config,
-        progress=_interactive(),
-    )
-    with connect(settings.duckdb_path, read_only=True) as conn:
-        stats = conn.execute(
-            "select strategy_id, symbol, trades, win_rate, profit_factor, total_return, sharpe, "
-            "sortino, max_drawdown, passes_filter from marts.fct_backtest_stats order by 1, 2"
+        top = conn.execute(
+            "select strategy_id, timeframe, symbol, trades, total_return, sharpe, max_drawdown "
+            "from backtests.grid_stats where run_id = ? and trades > 0 "
+            "order by sharpe desc nulls last limit ?",
+            [run.run_id, args.top],
         ).fetchdf()
-    lines = [stats.to_string(index=False, float_format=lambda v: f"{v:.3f}")]
-    return {"stats": stats.to_dict("records")}, lines, 0
+    seconds = time.perf_counter() - started
+    lines = [
+        f"grid {run.run_id}: {run.partitions_computed} partition(s) computed, "
+        f"{run.partitions_done_before} already done (resumed), of {run.partitions_total}; "
+        f"{run.cells:,} cells, {run.trades:,} trades, {run.bar_cells:,} bar-cells in "
+        f"{seconds:.1f}s",
+        "results: backtests.grid_stats, grid_trades, grid_equity (run_id = the grid id)",
+    ]
+    lines += [f"  skipped {sid}: {why}" for sid, why in sorted(run.skipped.items())]
+    if len(top):
+        lines.append(top.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    payload = {**run.__dict__, "seconds": seconds, "top": top.to_dict("records")}
+    return payload, lines, 0
 
 
 def cmd_export(settings: Settings, args: argparse.Namespace) -> Outcome:
