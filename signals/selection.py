@@ -18,14 +18,16 @@ DEFAULT_FILTER_PATH = Path(__file__).parent / "library" / "filter.yaml"
 
 @dataclass(frozen=True)
 class PerformanceFilter:
-    """Thresholds a strategy instance must meet on one symbol to emit signals."""
+    """Thresholds a strategy instance must meet on one symbol to emit signals (None: unchecked)."""
 
-    min_trades: int = 3
-    min_win_rate: float = 0.0
-    min_profit_factor: float = 1.0
-    min_total_return: float = 0.0
-    min_sharpe: float = 0.0
-    min_max_drawdown: float = -0.30
+    min_trades: int | None = 3
+    min_win_rate: float | None = 0.0
+    min_profit_factor: float | None = 1.0
+    min_total_return: float | None = 0.0
+    min_sharpe: float | None = 0.0
+    min_max_drawdown: float | None = -0.30
+    min_avg_monthly_return: float | None = None
+    min_avg_drawdown: float | None = None
 
     @classmethod
     def load(cls, path: Path = DEFAULT_FILTER_PATH, **overrides: Any) -> PerformanceFilter:
@@ -38,16 +40,19 @@ class PerformanceFilter:
         return cls(**{**values, **overrides})
 
     def passes(self, stats: dict[str, float]) -> bool:
-        """Whether every threshold is met (a missing statistic fails)."""
-        checks = (
-            (stats["trades"], self.min_trades),
-            (stats["win_rate"], self.min_win_rate),
-            (stats["profit_factor"], self.min_profit_factor),
-            (stats["total_return"], self.min_total_return),
-            (stats["sharpe"], self.min_sharpe),
-            (stats["max_drawdown"], self.min_max_drawdown),
+        """Whether every set threshold is met (a missing or NaN statistic fails)."""
+        return all(
+            not math.isnan(value := float(stats.get(statistic, math.nan))) and value >= floor
+            for statistic, floor in self.floors().items()
         )
-        return all(not math.isnan(value) and value >= floor for value, floor in checks)
+
+    def floors(self) -> dict[str, float]:
+        """The checked thresholds by the statistic they bound (`min_x` bounds `x`)."""
+        return {
+            name.removeprefix("min_"): floor
+            for name in self.__dataclass_fields__
+            if (floor := getattr(self, name)) is not None
+        }
 
 
 def weekly_epochs(available_at: pd.Series) -> pd.DatetimeIndex:
