@@ -278,7 +278,7 @@ def cmd_replay(settings: Settings, args: argparse.Namespace) -> Outcome:
 
 def cmd_grid(settings: Settings, args: argparse.Namespace) -> Outcome:
     """Run (or continue) a research grid on the warehouse's bars and features."""
-    from signals.grid import GridSpec, run_grid_study
+    from signals.grid import GridSpec, run_grid_study, write_run_report
     from signals.strategy import load_library
 
     def listed(value: str | None) -> tuple[str, ...] | None:
@@ -310,6 +310,9 @@ def cmd_grid(settings: Settings, args: argparse.Namespace) -> Outcome:
             "order by sharpe desc nulls last limit ?",
             [run.run_id, args.top],
         ).fetchdf()
+        report = write_run_report(
+            conn, run.run_id, settings.home / "reports" / f"{run.run_id}.html"
+        )
     seconds = time.perf_counter() - started
     lines = [
         f"grid {run.run_id}: {run.partitions_computed} partition(s) computed, "
@@ -317,11 +320,17 @@ def cmd_grid(settings: Settings, args: argparse.Namespace) -> Outcome:
         f"{run.cells:,} cells, {run.trades:,} trades, {run.bar_cells:,} bar-cells in "
         f"{seconds:.1f}s",
         "results: backtests.grid_stats, grid_trades, grid_equity (run_id = the grid id)",
+        f"report: {report}" if report else "report: none (no cells)",
     ]
     lines += [f"  skipped {sid}: {why}" for sid, why in sorted(run.skipped.items())]
     if len(top):
         lines.append(top.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    payload = {**run.__dict__, "seconds": seconds, "top": top.to_dict("records")}
+    payload = {
+        **run.__dict__,
+        "seconds": seconds,
+        "report": str(report) if report else None,
+        "top": top.to_dict("records"),
+    }
     return payload, lines, 0
 
 

@@ -8,6 +8,7 @@ from orchestration.assets.backtests import backtest_tables
 from orchestration.assets.connectors import vendor_bars
 from orchestration.assets.dbt import dbt_bars, dbt_features, dbt_results
 from orchestration.assets.features import udf_features
+from orchestration.assets.grid import research_grid
 from orchestration.assets.landing import lake_raw_files
 from orchestration.assets.loading import raw_tables
 from orchestration.assets.publishing import backtest_report, lean_workspace
@@ -28,10 +29,17 @@ ASSETS = [
     backtest_report,
 ]
 
+# The research grid runs on demand (job `research_grid`), never in `main` or the demo.
+research_grid_job = define_asset_job(
+    "research_grid",
+    selection=AssetSelection.assets(research_grid),
+    description="Backtest strategies x parameters x timeframes x symbols (resumable).",
+)
+
 # The vendor connectors (network, daily partitions) run on their own schedule, not in `main`.
 main_job = define_asset_job(
     "main",
-    selection=AssetSelection.all() - AssetSelection.assets(vendor_bars),
+    selection=AssetSelection.all() - AssetSelection.assets(vendor_bars, research_grid),
     description="Land, load, build, backtest, publish.",
 )
 
@@ -42,8 +50,8 @@ def resources_for(settings: Settings, as_of: str | None = None) -> dict[str, obj
 
 
 defs = Definitions(
-    assets=[*ASSETS, vendor_bars],
-    jobs=[main_job, load_raw_job, fetch_vendor_bars_job],
+    assets=[*ASSETS, vendor_bars, research_grid],
+    jobs=[main_job, load_raw_job, fetch_vendor_bars_job, research_grid_job],
     schedules=[vendor_bars_schedule],
     sensors=[raw_files_sensor],
     resources=resources_for(Settings.from_env()),

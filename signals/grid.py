@@ -328,3 +328,53 @@ def _progress(items: list[tuple[str, str]], enabled: bool) -> Iterator[tuple[str
     from tqdm import tqdm
 
     return iter(tqdm(items, desc="grid", unit="partition", leave=False))
+
+
+def grid_frames(conn: duckdb.DuckDBPyConnection, run_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A run's stats (index `strategy_id|symbol`) and daily returns (one column per cell)."""
+    stats = conn.execute(
+        f"select * from {SCHEMA}.grid_stats where run_id = ? order by strategy_id, symbol",
+        [run_id],
+    ).fetchdf()
+    stats.index = pd.Index(stats["strategy_id"] + "|" + stats[SYMBOL], name="candidate")
+    equity = conn.execute(
+        f"select strategy_id || '|' || symbol as candidate, day, equity "
+        f"from {SCHEMA}.grid_equity where run_id = ? order by day",
+        [run_id],
+    ).fetchdf()
+    curves = equity.pivot(index="day", columns="candidate", values="equity")
+    curves.index = pd.DatetimeIndex(curves.index).tz_localize(UTC)
+    returns = curves.pct_change().iloc[1:]
+    return stats, returns.reindex(columns=stats.index)
+
+
+def write_run_report(
+    conn: duckdb.DuckDBPyConnection, run_id: str, path, *, train: str = "14D", step: str = "7D"
+):
+    """The run's HTML report (signals.report_grid), with a greedy walk-forward when it fits."""
+    from signals.report_grid import write_grid_report
+    from signals.selection import PerformanceFilter
+    from signals.walk_forward import walk_forward
+
+    stats, returns = grid_frames(conn, run_id)
+    if stats.empty:
+        return None
+    library_filter = PerformanceFilter.load()
+    floors = library_filter.floors()
+    survivors = [
+        c
+        for c in stats.index
+        if all(pd.notna(stats.at[c, k]) and stats.at[c, k] >= v for k, v in floors.items())
+    ]
+    result = None
+    days = returns.index.max() - returns.index.min() if len(returns) else pd.Timedelta(0)
+    if days > pd.Timedelta(train) + pd.Timedelta(step) and len(returns.columns) > 1:
+        result = walk_forward(returns.fillna(0.0), train=train, step=step, method="greedy")
+    return write_grid_report(
+        path,
+        stats,
+        returns.fillna(0.0),
+        result,
+        survivors=[c for c in survivors if c in returns.columns] or None,
+        title=f"signalyard grid {run_id}",
+    )
