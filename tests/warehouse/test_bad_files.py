@@ -7,14 +7,17 @@ other file of the same batch loads; nothing is silently dropped.
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
 
 import pytest
 
 from tests.warehouse.bad_files import CORPUS, bars
+from warehouse.engines.duckdb import connect
 from warehouse.landing import land_bytes
 from warehouse.loading import load_new
 from warehouse.manifest import ManifestEntry, write_entry
+from warehouse.object_store import LocalObjectStore, S3ObjectStore
 
 RECEIVED = datetime(2024, 3, 1, tzinfo=UTC)
 GOOD = bars(
@@ -22,9 +25,36 @@ GOOD = bars(
 )
 
 
-@pytest.fixture
-def batch(store, conn):
-    """The whole corpus plus one good file, landed together and loaded in one run."""
+@pytest.fixture(scope="module", params=["local", "s3"])
+def batch(request, tmp_path_factory):
+    """The corpus plus one good file, landed together and loaded in one run (once per lake).
+
+    Module-scoped: every case checks the same batch (the point: they share it).
+    """
+    if request.param == "local":
+        store = LocalObjectStore(tmp_path_factory.mktemp("lake"))
+        with connect(":memory:") as conn:
+            yield _load_batch(store, conn)
+        return
+    endpoint = request.getfixturevalue("s3_endpoint")
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in {
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "signalyard-test",
+            "AWS_SECRET_ACCESS_KEY": "signalyard-test-secret",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }.items():
+            patch.setenv(name, value)
+        import boto3
+
+        client = boto3.client("s3")
+        bucket = f"lake-{uuid.uuid4().hex[:12]}"
+        client.create_bucket(Bucket=bucket)
+        with connect(":memory:") as conn:
+            yield _load_batch(S3ObjectStore(f"s3://{bucket}/signalyard", client=client), conn)
+
+
+def _load_batch(store, conn):
     keys = {}
     for case in CORPUS:
         entry = land_bytes(
@@ -33,7 +63,7 @@ def batch(store, conn):
         keys[case.name] = entry
     good = land_bytes(store, GOOD, "good.csv", vendor="v", dataset="bars_1m", received_at=RECEIVED)
     results = {r.key: r for r in load_new(conn, store)}
-    return keys, good.entry, results
+    return store, conn, keys, good.entry, results
 
 
 def test_the_corpus_covers_every_listed_failure():
@@ -42,8 +72,8 @@ def test_the_corpus_covers_every_listed_failure():
 
 
 @pytest.mark.parametrize("case", CORPUS, ids=[case.name for case in CORPUS])
-def test_each_bad_file_has_its_exact_outcome(batch, store, conn, case):
-    keys, _, results = batch
+def test_each_bad_file_has_its_exact_outcome(batch, case):
+    store, conn, keys, _, results = batch
     entry = keys[case.name]
     result = results[entry.key]
     assert result.status == case.status, result.reason
@@ -70,8 +100,8 @@ def test_each_bad_file_has_its_exact_outcome(batch, store, conn, case):
         assert loaded == case.rows
 
 
-def test_the_good_file_of_the_batch_loads_whatever_else_fails(batch, conn):
-    _, good, results = batch
+def test_the_good_file_of_the_batch_loads_whatever_else_fails(batch):
+    _, conn, _, good, results = batch
     assert results[good.key].status == "loaded"
     assert results[good.key].rows == 2
     quarantined = sum(r.status == "quarantined" for r in results.values())
@@ -85,8 +115,8 @@ def test_the_good_file_of_the_batch_loads_whatever_else_fails(batch, conn):
     }
 
 
-def test_out_of_order_rows_get_their_own_available_at(batch, conn):
-    keys, _, _ = batch
+def test_out_of_order_rows_get_their_own_available_at(batch):
+    _, conn, keys, _, _ = batch
     rows = conn.execute(
         "select ts, available_at from raw.bars_1m where _source_file = ? order by ts",
         [keys["out_of_order.csv"].key],
@@ -96,7 +126,7 @@ def test_out_of_order_rows_get_their_own_available_at(batch, conn):
 
 
 def test_the_duplicate_conflict_reason_names_both_rows(batch):
-    keys, _, results = batch
+    _, _, keys, _, results = batch
     assert "(also at row 4)" in results[keys["duplicate_conflict.csv"].key].reason
 
 
