@@ -52,11 +52,17 @@ def validate_bars(bars: pd.DataFrame, expected: list[str]) -> None:
             )
 
 
+def _restrict(bars: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """`bars[list(columns)]` without copying the columns (`.loc` costs ~5 ms per 1M rows)."""
+    arrays = {column: bars[column].to_numpy() for column in columns}
+    return pd.DataFrame(arrays, index=bars.index, copy=False)
+
+
 def run_feature(
     spec: registry.FeatureSpec, bars: pd.DataFrame, columns: Iterable[str] | None = None
 ) -> dict[str, np.ndarray]:
     """Call one feature on validated bars and check it returned its columns at full length."""
-    values = spec.func(bars.loc[:, list(spec.inputs)])
+    values = spec.func(_restrict(bars, spec.inputs))
     out = {}
     for column in spec.outputs if columns is None else columns:
         if column not in values:
@@ -85,4 +91,15 @@ def compute_features(bars: pd.DataFrame, names: str | Iterable[str] | None = Non
     values: dict[str, np.ndarray] = {}
     for spec, columns in wanted.items():
         values.update(run_feature(spec, bars, columns))
-    return pd.DataFrame({column: values[column] for column in resolved}, index=bars.index)
+    inputs = [bars[column].to_numpy() for column in bars.columns]
+    seen: set[int] = set()
+    for column, array in values.items():
+        # Outputs are handed to pandas without a copy (copying ~100 columns of a large
+        # batch would double peak memory), so an output that is another output's array or
+        # a view of the bars is copied: the result never aliases its input or itself.
+        if id(array) in seen or any(np.may_share_memory(array, bar) for bar in inputs):
+            values[column] = array = array.copy()
+        seen.add(id(array))
+    return pd.DataFrame(
+        {column: values[column] for column in resolved}, index=bars.index, copy=False
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -29,7 +29,9 @@ class FeatureSpec:
 
     `func` receives the bars frame restricted to `inputs` (ascending index) and returns a
     mapping (a dict or a DataFrame) holding one array of `len(bars)` values per output.
-    `warmup` is the number of leading bars without a value; `causal` states that the
+    `warmup` is the number of leading bars without a value (for a feature whose outputs
+    start at different bars: until every output has one); `output_warmups` optionally
+    gives an earlier start for some outputs (see `warmup_of`). `causal` states that the
     value at bar t uses bars <= t only.
     """
 
@@ -39,11 +41,13 @@ class FeatureSpec:
     warmup: int
     causal: bool
     func: FeatureFunc
+    output_warmups: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         """Freeze the collections and reject names or dtypes no runner could store."""
         object.__setattr__(self, "inputs", tuple(self.inputs))
         object.__setattr__(self, "outputs", MappingProxyType(dict(self.outputs)))
+        object.__setattr__(self, "output_warmups", MappingProxyType(dict(self.output_warmups)))
         problems = []
         if not _IDENTIFIER.match(self.name):
             problems.append(f"name {self.name!r} is not a lower-case identifier")
@@ -62,15 +66,37 @@ class FeatureSpec:
             problems.append(f"name {self.name!r} is also one of several outputs (ambiguous)")
         if isinstance(self.warmup, bool) or not isinstance(self.warmup, int) or self.warmup < 0:
             problems.append(f"warmup must be an int >= 0, got {self.warmup!r}")
+        for column, bars in self.output_warmups.items():
+            if column not in self.outputs:
+                problems.append(f"output_warmups names {column!r}, which is not an output")
+            elif isinstance(bars, bool) or not isinstance(bars, int) or bars < 0:
+                problems.append(f"output_warmups[{column!r}] must be an int >= 0, got {bars!r}")
+            elif isinstance(self.warmup, int) and bars > self.warmup:
+                problems.append(
+                    f"output_warmups[{column!r}] = {bars} exceeds the feature's warmup "
+                    f"{self.warmup}"
+                )
         if not callable(self.func):
             problems.append("func is not callable")
         if problems:
             raise ValueError(f"invalid FeatureSpec {self.name!r}: " + "; ".join(problems))
 
     def __hash__(self) -> int:
-        """Hash of the declaration (outputs as a tuple, since a mapping is unhashable)."""
+        """Hash of the declaration (mappings as tuples, since a mapping is unhashable)."""
         outputs = tuple(self.outputs.items())
-        return hash((self.name, self.inputs, outputs, self.warmup, self.causal, self.func))
+        warmups = tuple(self.output_warmups.items())
+        return hash((self.name, self.inputs, outputs, self.warmup, self.causal, self.func, warmups))
+
+    def __reduce__(self) -> tuple[type, tuple]:
+        """Pickle as the constructor call (a mappingproxy does not pickle), for workers."""
+        fields = (self.name, self.inputs, dict(self.outputs), self.warmup, self.causal)
+        return type(self), (*fields, self.func, dict(self.output_warmups))
+
+    def warmup_of(self, column: str) -> int:
+        """Leading bars without a value in output `column` (the feature's warmup by default)."""
+        if column not in self.outputs:
+            raise ValueError(f"{column!r} is not an output of feature {self.name!r}")
+        return self.output_warmups.get(column, self.warmup)
 
 
 _FEATURES: dict[str, FeatureSpec] = {}

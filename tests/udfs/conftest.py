@@ -70,6 +70,19 @@ def minute_bars() -> pd.DataFrame:
     return _random_walk_bars(20_000)
 
 
+@pytest.fixture(scope="session")
+def flat_minute_bars() -> pd.DataFrame:
+    """5,000 random-walk minute bars with flat stretches (o = h = l = c, no volume) and
+    scattered zero-volume bars: the degenerate windows of every indicator."""
+    bars = _random_walk_bars(5_000, seed=11)
+    for start, stop in [(500, 620), (2000, 2030), (3000, 3300)]:
+        level = bars["close"].iloc[start - 1]
+        bars.iloc[start:stop, :4] = level
+        bars.iloc[start:stop, 4] = 0.0
+    bars.iloc[4000:4100:3, 4] = 0.0
+    return bars
+
+
 @pytest.fixture
 def restore_registry() -> Iterator[None]:
     """Put the feature registry back as it was (same specs, same order) after the test."""

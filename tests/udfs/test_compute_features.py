@@ -7,10 +7,18 @@ import pandas as pd
 import pytest
 
 import udfs
-from udfs import FeatureSpec, compute_features, register_feature, required_columns
+from udfs import (
+    FeatureSpec,
+    compute_features,
+    get_feature,
+    output_columns,
+    register_feature,
+    required_columns,
+    resolve,
+)
 from udfs.indicators import cci, macd, rsi
 
-ALL_COLUMNS = ["rsi_14", "macd", "macdsignal", "macdhist", "cci"]
+ALL_COLUMNS = output_columns()
 
 
 @pytest.fixture
@@ -22,6 +30,8 @@ def bars(random_walk_bars) -> pd.DataFrame:
 def test_all_outputs_by_default_on_the_same_index(bars):
     out = compute_features(bars)
     assert list(out.columns) == ALL_COLUMNS
+    assert ALL_COLUMNS[:5] == ["rsi_14", "macd", "macdsignal", "macdhist", "cci"]
+    assert len(ALL_COLUMNS) == 104
     assert out.index.equals(bars.index)
     assert (out.dtypes == np.float64).all()
     assert udfs.compute_features is compute_features
@@ -113,7 +123,44 @@ def test_empty_and_short_bars_give_nan_columns(bars):
     empty = compute_features(bars.iloc[:0])
     assert list(empty.columns) == ALL_COLUMNS and len(empty) == 0
     short = compute_features(bars.iloc[:10])
-    assert len(short) == 10 and short.isna().all().all()
+    assert len(short) == 10
+    for column, spec in resolve(None).items():
+        warmup = spec.warmup_of(column)
+        assert short[column].iloc[:warmup].isna().all(), column
+        assert short[column].iloc[warmup:].notna().all() or column.startswith("trend_psar_")
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_one_to_three_bars_compute_without_error(bars, n):
+    out = compute_features(bars.iloc[:n])
+    assert out.shape == (n, len(ALL_COLUMNS))
+    assert out["others_cr"].iloc[0] == 0.0 and out["volume_nvi"].iloc[0] == 1000.0
+
+
+def test_result_shares_no_memory_with_the_bars_or_itself(bars, restore_registry):
+    def echo(frame):
+        close = frame["close"].to_numpy()
+        return {"echo_a": close, "echo_b": close}
+
+    register_feature(
+        FeatureSpec("echo", ("close",), {"echo_a": "double", "echo_b": "double"}, 0, True, echo)
+    )
+    out = compute_features(bars, ["echo_a", "echo_b", "rsi_14"])
+    close = bars["close"].to_numpy()
+    for column in out.columns:
+        assert not np.shares_memory(out[column].to_numpy(), close)
+    assert not np.shares_memory(out["echo_a"].to_numpy(), out["echo_b"].to_numpy())
+    out.iloc[0, 0] = -1.0
+    assert bars["close"].iloc[0] > 0 and out["echo_b"].iloc[0] == close[0]
+
+
+def test_inf_from_a_division_by_zero_is_returned_as_nan(bars):
+    flat = bars.copy()
+    flat.iloc[100:200, :4] = 50.0
+    flat.iloc[100:200, 4] = 0.0
+    out = compute_features(flat, get_feature("ta_keltner").name)
+    assert not np.isinf(out.to_numpy()).any()
+    assert out["volatility_kcp"].iloc[120:200].isna().all()
 
 
 def test_bars_are_not_modified(bars):

@@ -129,7 +129,8 @@ def test_ambiguous_names_are_refused(restore_registry, changes, message):
 
 
 def test_names_resolve_to_output_columns_in_request_order():
-    assert list(resolve(None)) == ["rsi_14", "macd", "macdsignal", "macdhist", "cci"]
+    assert list(resolve(None)) == output_columns()
+    assert output_columns()[:5] == ["rsi_14", "macd", "macdsignal", "macdhist", "cci"]
     assert list(resolve(["cci", "macdsignal"])) == ["cci", "macdsignal"]
     assert list(resolve("macd_12_26_9")) == ["macd", "macdsignal", "macdhist"]
     assert list(resolve(["macd", "macd_12_26_9", "cci_14"])) == [
@@ -147,5 +148,41 @@ def test_unknown_names_list_known_features_and_columns():
         resolve(["rsi_14", "nope", "rsi"])
     message = str(error.value)
     assert "['nope', 'rsi']" in message
-    assert "known features: ['rsi_14', 'macd_12_26_9', 'cci_14']" in message
-    assert "known output columns: ['rsi_14', 'macd', 'macdsignal', 'macdhist', 'cci']" in message
+    assert "known features: ['rsi_14', 'macd_12_26_9', 'cci_14', 'volume_adi'," in message
+    assert "known output columns: ['rsi_14', 'macd', 'macdsignal', 'macdhist', 'cci'," in message
+
+
+def test_output_warmups_default_to_the_feature_warmup_and_are_validated():
+    custom = spec(
+        name="typical",
+        outputs={"typical_price": "double", "typical_change": "double"},
+        warmup=3,
+        output_warmups={"typical_price": 0},
+    )
+    assert custom.warmup_of("typical_price") == 0
+    assert custom.warmup_of("typical_change") == 3
+    with pytest.raises(ValueError, match="'nope' is not an output"):
+        custom.warmup_of("nope")
+    for warmups, message in [
+        ({"other": 1}, "names 'other', which is not an output"),
+        ({"typical_price": 5}, "exceeds the feature's warmup 3"),
+        ({"typical_price": -1}, "must be an int >= 0"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            spec(
+                name="typical",
+                outputs={"typical_price": "double", "x": "double"},
+                warmup=3,
+                output_warmups=warmups,
+            )
+
+
+def test_specs_with_different_output_warmups_differ_and_pickle():
+    import pickle
+
+    a = spec(name="typical", warmup=2, outputs={"typical_price": "double", "x": "double"})
+    b = dataclasses.replace(a, output_warmups={"x": 1})
+    assert a != b and hash(a) != hash(b)
+    assert pickle.loads(pickle.dumps(b)) == b
+    with pytest.raises(TypeError):
+        b.output_warmups["x"] = 0

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import talib
 
-from udfs.indicators import cci, ema, macd, rsi
+from udfs.indicators import adx, bbands, cci, ema, macd, rsi, sma
 
 # Recursions (RSI, EMA, MACD) go through pandas' EWM, whose rounding differs from TA-Lib's
 # by a few ulps (observed: |diff| < 1e-12 on prices of 10..700). rtol=1e-9 covers
@@ -150,3 +150,31 @@ def test_inputs_are_not_modified(minute_bars):
 def test_invalid_arguments_raise(call):
     with pytest.raises(ValueError):
         call(np.linspace(1.0, 2.0, 50))
+
+
+@pytest.mark.parametrize("ticker", ["AAPL", "IBM"])
+def test_adx_sma_ema_bbands_match_talib_on_daily_stocks(stock_bars, ticker):
+    bars = stock_bars(ticker)
+    high, low, close = (bars[c].to_numpy() for c in ("high", "low", "close"))
+    assert_matches_talib(adx(high, low, close, 14), talib.ADX(high, low, close, 14), exact=True)
+    assert_matches_talib(sma(close, 50), talib.SMA(close, 50))
+    assert_matches_talib(ema(close, 100), talib.EMA(close, 100))
+    for ours, theirs in zip(bbands(close, 20, 2.0), talib.BBANDS(close, 20, 2.0, 2.0), strict=True):
+        assert_matches_talib(ours, theirs)
+
+
+@pytest.mark.parametrize("scale", [1e-9, 1.0, 1e6])
+def test_adx_holds_through_a_long_flat_stretch_like_talib_at_any_price_scale(minute_bars, scale):
+    # The bundled TA-Lib tests the smoothed true range against exactly 0, not a fixed band.
+    high, low, close = (minute_bars[c].to_numpy()[:5000].copy() for c in ("high", "low", "close"))
+    for series in (high, low, close):
+        series[50:3050] = close[49]
+    high, low, close = high * scale, low * scale, close * scale
+    assert_matches_talib(adx(high, low, close), talib.ADX(high, low, close), exact=True)
+
+
+def test_bbands_are_exact_where_talib_rounds(minute_bars):
+    close = minute_bars["close"].to_numpy()[:3000] + 1e4  # a high level: E[x^2] - E[x]^2 loses
+    upper, middle, _ = bbands(close, 20, 2.0)
+    windows = np.lib.stride_tricks.sliding_window_view(close, 20)
+    np.testing.assert_allclose(upper[19:] - middle[19:], 2 * windows.std(axis=1), rtol=1e-9)

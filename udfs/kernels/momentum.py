@@ -1,0 +1,257 @@
+"""`ta` 0.11 momentum and return indicators (ta.momentum, ta.others), causal."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from udfs.kernels.jit import jit
+from udfs.kernels.rolling import (
+    RESUM_EVERY,
+    rolling_max,
+    rolling_max_min,
+    rolling_mean,
+    rolling_min,
+)
+from udfs.kernels.smoothing import ewm_mean, ewm_start, ewm_step, ewm_value
+
+
+@jit
+def rsi_ta(close, window, com):
+    """`ta`'s RSI: pandas EWM (alpha = 1/window, seeded with 0 on bar 0) of gains and losses.
+
+    `com` is pandas' centre of mass for alpha = 1/window, computed as pandas does. 100
+    when the average loss is 0 (flat prices included, where TA-Lib answers 0).
+    """
+    n = close.shape[0]
+    up = np.empty(n)
+    down = np.empty(n)
+    for i in range(n):
+        change = close[i] - close[i - 1] if i > 0 else np.nan
+        up[i] = change if change > 0 else 0.0
+        down[i] = -(change if change < 0 else 0.0)  # a NaN change counts as 0, as in ta
+    gain = ewm_mean(up, com, window)
+    loss = ewm_mean(down, com, window)
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = 100.0 if loss[i] == 0 else 100 - (100 / (1 + gain[i] / loss[i]))
+    return out
+
+
+@jit
+def stoch_rsi(rsi, window, smooth1, smooth2):
+    """(StochRSI, its `smooth1` SMA %K, %K's `smooth2` SMA %D), on a 0..1 scale as in ta."""
+    low = rolling_min(rsi, window, window)
+    ratio = (rsi - low) / (rolling_max(rsi, window, window) - low)
+    k = rolling_mean(ratio, smooth1, smooth1)
+    return ratio, k, rolling_mean(k, smooth2, smooth2)
+
+
+@jit
+def tsi(close, slow, fast):
+    """True strength index: double pandas-EMA of close change over that of |change|."""
+    n = close.shape[0]
+    out = np.empty(n)
+    first = ewm_start((slow - 1.0) / 2.0)
+    second = ewm_start((fast - 1.0) / 2.0)
+    first_abs = ewm_start((slow - 1.0) / 2.0)
+    second_abs = ewm_start((fast - 1.0) / 2.0)
+    for i in range(n):
+        change = close[i] - close[i - 1] if i > 0 else np.nan
+        first = ewm_step(first, change)
+        second = ewm_step(second, ewm_value(first, slow))
+        first_abs = ewm_step(first_abs, abs(change))
+        second_abs = ewm_step(second_abs, ewm_value(first_abs, slow))
+        out[i] = ewm_value(second, fast) / ewm_value(second_abs, fast) * 100
+    return out
+
+
+@jit
+def _slide(total, nobs, entering, leaving):
+    """A window sum and count after `entering` joins and `leaving` (NaN: none) leaves."""
+    if leaving == leaving:
+        total -= leaving
+        nobs -= 1
+    if entering == entering:
+        total += entering
+        nobs += 1
+    return total, nobs
+
+
+@jit
+def _ring_sum(ring, slot, count):
+    """Sum of the non-NaN values in the `count` ring slots ending at `slot`."""
+    total = 0.0
+    size = ring.shape[0]
+    for back in range(count):
+        value = ring[slot - back if slot >= back else slot - back + size]
+        if value == value:
+            total += value
+    return total
+
+
+@jit
+def ultimate_oscillator(high, low, close, short, medium, long):
+    """Weighted (4, 2, 1) buying pressure / true range over three windows, in %.
+
+    Buying pressure is close - min(low, previous close) (NaN on bar 0, so a window holding
+    bar 0 is NaN as in ta); the six window sums run in one pass, with the last `long + 1`
+    values of both series kept in ring buffers and re-summed every RESUM_EVERY rows.
+    """
+    n = close.shape[0]
+    out = np.empty(n)
+    size = long + 1  # the row leaving the longest window is still in the ring
+    pressures = np.full(size, np.nan)
+    ranges = np.full(size, np.nan)
+    p1 = p2 = p3 = r1 = r2 = r3 = 0.0
+    np1 = np2 = np3 = nr1 = nr2 = nr3 = 0
+    slot = 0
+    countdown = RESUM_EVERY
+    for i in range(n):
+        bar_range = high[i] - low[i]
+        pressure = np.nan
+        if i > 0 and close[i - 1] == close[i - 1]:
+            previous = close[i - 1]
+            pressure = close[i] - min(low[i], previous)
+            bar_range = max(bar_range, abs(high[i] - previous), abs(low[i] - previous))
+        pressures[slot] = pressure
+        ranges[slot] = bar_range
+        s1 = slot - short if slot >= short else slot - short + size
+        s2 = slot - medium if slot >= medium else slot - medium + size
+        s3 = slot + 1 if slot + 1 < size else 0  # slot - long, wrapped
+        p1, np1 = _slide(p1, np1, pressure, pressures[s1] if i >= short else np.nan)
+        r1, nr1 = _slide(r1, nr1, bar_range, ranges[s1] if i >= short else np.nan)
+        p2, np2 = _slide(p2, np2, pressure, pressures[s2] if i >= medium else np.nan)
+        r2, nr2 = _slide(r2, nr2, bar_range, ranges[s2] if i >= medium else np.nan)
+        p3, np3 = _slide(p3, np3, pressure, pressures[s3] if i >= long else np.nan)
+        r3, nr3 = _slide(r3, nr3, bar_range, ranges[s3] if i >= long else np.nan)
+        countdown -= 1
+        if countdown == 0:
+            countdown = RESUM_EVERY
+            p1, r1 = _ring_sum(pressures, slot, short), _ring_sum(ranges, slot, short)
+            p2, r2 = _ring_sum(pressures, slot, medium), _ring_sum(ranges, slot, medium)
+            p3, r3 = _ring_sum(pressures, slot, long), _ring_sum(ranges, slot, long)
+        fast = p1 / r1 if np1 >= short and nr1 >= short else np.nan
+        mid = p2 / r2 if np2 >= medium and nr2 >= medium else np.nan
+        slow = p3 / r3 if np3 >= long and nr3 >= long else np.nan
+        out[i] = 100.0 * ((4.0 * fast) + (2.0 * mid) + (1.0 * slow)) / 7.0
+        slot = slot + 1 if slot + 1 < size else 0
+    return out
+
+
+@jit
+def stochastic(high, low, close, window, smooth):
+    """(%K, its `smooth` SMA) over `window` bars."""
+    highest, lowest = rolling_max_min(high, low, window, window)
+    for i in range(close.shape[0]):
+        highest[i] = 100 * (close[i] - lowest[i]) / (highest[i] - lowest[i])  # %K, in place
+    return highest, rolling_mean(highest, smooth, smooth)
+
+
+@jit
+def williams_r(high, low, close, window):
+    """Williams %R: -100 * (highest high - close) / (highest high - lowest low)."""
+    highest, lowest = rolling_max_min(high, low, window, window)
+    for i in range(close.shape[0]):
+        highest[i] = -100 * (highest[i] - close[i]) / (highest[i] - lowest[i])  # %R, in place
+    return highest
+
+
+@jit
+def awesome_oscillator(high, low, fast, slow):
+    """SMA(fast) - SMA(slow) of the median price."""
+    median = np.empty(high.shape[0])
+    for i in range(high.shape[0]):
+        median[i] = 0.5 * (high[i] + low[i])
+    out = rolling_mean(median, fast, fast)
+    slow_mean = rolling_mean(median, slow, slow)
+    for i in range(high.shape[0]):
+        out[i] = out[i] - slow_mean[i]
+    return out
+
+
+@jit
+def roc(close, window):
+    """Rate of change over `window` bars, in %."""
+    out = np.empty(close.shape[0])
+    for i in range(close.shape[0]):
+        previous = close[i - window] if i >= window else np.nan
+        out[i] = ((close[i] - previous) / previous) * 100
+    return out
+
+
+@jit
+def percentage_oscillator(x, fast, slow, signal):
+    """(PPO/PVO line, signal, histogram): pandas-EMA difference over the slow EMA, in %."""
+    n = x.shape[0]
+    line = np.empty(n)
+    line_signal = np.empty(n)
+    hist = np.empty(n)
+    fast_state = ewm_start((fast - 1.0) / 2.0)
+    slow_state = ewm_start((slow - 1.0) / 2.0)
+    signal_state = ewm_start((signal - 1.0) / 2.0)
+    for i in range(n):
+        fast_state = ewm_step(fast_state, x[i])
+        slow_state = ewm_step(slow_state, x[i])
+        slow_ema = ewm_value(slow_state, slow)
+        value = ((ewm_value(fast_state, fast) - slow_ema) / slow_ema) * 100
+        signal_state = ewm_step(signal_state, value)
+        line[i] = value
+        line_signal[i] = ewm_value(signal_state, signal)
+        hist[i] = value - line_signal[i]
+    return line, line_signal, hist
+
+
+@jit
+def kama(close, window, fast, slow):
+    """Kaufman adaptive MA: starts at the close on row `window - 1`, then adapts.
+
+    Efficiency ratio = |close - close `window` bars ago| / sum of |1-bar changes| (0 when
+    the sum is 0); smoothing = (ER * (2/(fast+1) - 2/(slow+1)) + 2/(slow+1)) ** 2.
+    ta's np.roll wraps the series around (its first ratio reads the last close), but
+    only to decide whether row `window - 1` is NaN; here that row is the close itself.
+    """
+    n = close.shape[0]
+    out = np.full(n, np.nan)
+    if n < window:
+        return out
+    value = close[window - 1]
+    out[window - 1] = value
+    span = 2.0 / (fast + 1) - 2.0 / (slow + 1.0)
+    floor = 2 / (slow + 1.0)
+    volatility = 0.0  # sum of |1-bar changes| over the window, re-summed regularly
+    countdown = 0
+    for i in range(window, n):
+        if countdown == 0:
+            countdown = RESUM_EVERY
+            volatility = 0.0
+            for j in range(i - window + 1, i + 1):
+                volatility += abs(close[j] - close[j - 1])
+        else:
+            volatility += abs(close[i] - close[i - 1]) - abs(
+                close[i - window] - close[i - window - 1]
+            )
+        countdown -= 1
+        direction = abs(close[i] - close[i - window])
+        ratio = direction / volatility if volatility != 0 else 0.0
+        constant = ratio * span + floor
+        value = value + (constant * constant) * (close[i] - value)
+        out[i] = value
+    return out
+
+
+@jit
+def returns(close):
+    """(simple %, log %, cumulative % since the first bar) returns, as ta.others."""
+    n = close.shape[0]
+    simple = np.empty(n)
+    log_return = np.empty(n)
+    cumulative = np.empty(n)
+    previous_log = np.nan
+    for i in range(n):
+        previous = close[i - 1] if i > 0 else np.nan
+        simple[i] = ((close[i] / previous) - 1) * 100
+        current_log = np.log(close[i])
+        log_return[i] = (current_log - previous_log) * 100
+        previous_log = current_log
+        cumulative[i] = ((close[i] / close[0]) - 1) * 100
+    return simple, log_return, cumulative

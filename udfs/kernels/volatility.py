@@ -1,0 +1,167 @@
+"""`ta` 0.11 volatility indicators (ta.volatility), causal, NaN until their windows fill."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from udfs.kernels.jit import jit, jit_fma
+from udfs.kernels.pairwise import numpy_sum
+from udfs.kernels.rolling import (
+    rolling_max,
+    rolling_max_min,
+    rolling_mean,
+    rolling_sum,
+)
+from udfs.kernels.variance import rolling_mean_var
+
+
+@jit
+def true_range(high, low, close):
+    """max(h - l, |h - prev close|, |l - prev close|), skipping NaN terms; h - l on bar 0."""
+    n = close.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        best = high[i] - low[i]
+        if i > 0:
+            for term in (abs(high[i] - close[i - 1]), abs(low[i] - close[i - 1])):
+                if term == term and (best != best or term > best):
+                    best = term
+        out[i] = best
+    return out
+
+
+@jit
+def flag_above(x, band):
+    """1.0 where x > band, 0.0 where not, NaN where the band is undefined."""
+    n = x.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = np.nan if band[i] != band[i] else (1.0 if x[i] > band[i] else 0.0)
+    return out
+
+
+@jit
+def flag_below(x, band):
+    """1.0 where x < band, 0.0 where not, NaN where the band is undefined."""
+    n = x.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = np.nan if band[i] != band[i] else (1.0 if x[i] < band[i] else 0.0)
+    return out
+
+
+@jit
+def bollinger(close, window, deviations):
+    """(middle, upper, lower, width %, %b, above-upper flag, below-lower flag).
+
+    Population standard deviation (ddof=0) as `ta` uses; %b is NaN when the bands meet.
+    """
+    middle, upper = rolling_mean_var(close, window, 0)
+    n = close.shape[0]
+    lower = np.empty(n)
+    width = np.empty(n)
+    percent = np.empty(n)
+    above = np.empty(n)
+    below = np.empty(n)
+    for i in range(n):
+        spread = deviations * np.sqrt(upper[i])
+        high_band = middle[i] + spread
+        low_band = middle[i] - spread
+        upper[i] = high_band
+        lower[i] = low_band
+        width[i] = ((high_band - low_band) / middle[i]) * 100
+        gap = high_band - low_band
+        percent[i] = (close[i] - low_band) / gap if high_band != low_band else np.nan
+        defined = high_band == high_band
+        above[i] = (1.0 if close[i] > high_band else 0.0) if defined else np.nan
+        below[i] = (1.0 if close[i] < low_band else 0.0) if defined else np.nan
+    return middle, upper, lower, width, percent, above, below
+
+
+@jit
+def keltner(high, low, close, window):
+    """`ta`'s original Keltner channel: (middle, upper, lower, width %, %b, flags).
+
+    Middle is the SMA of the typical price; the bands are SMAs of (4h - 2l + c) / 3 and
+    (-2h + 4l + c) / 3 (ta fills their first `window - 1` rows with partial means; here
+    they are NaN like the middle line).
+    """
+    n = close.shape[0]
+    typical = np.empty(n)
+    high_price = np.empty(n)
+    low_price = np.empty(n)
+    for i in range(n):
+        typical[i] = (high[i] + low[i] + close[i]) / 3.0
+        high_price[i] = ((4 * high[i]) - (2 * low[i]) + close[i]) / 3.0
+        low_price[i] = ((-2 * high[i]) + (4 * low[i]) + close[i]) / 3.0
+    middle = rolling_mean(typical, window, window)
+    upper = rolling_mean(high_price, window, window)
+    lower = rolling_mean(low_price, window, window)
+    width, percent = typical, high_price  # reuse the scratch arrays for two outputs
+    for i in range(n):
+        width[i] = ((upper[i] - lower[i]) / middle[i]) * 100
+        percent[i] = (close[i] - lower[i]) / (upper[i] - lower[i])
+    return middle, upper, lower, width, percent, flag_above(close, upper), flag_below(close, lower)
+
+
+@jit
+def donchian(high, low, close, window):
+    """(lower, upper, middle, width %, %b) of the `window`-bar high/low channel."""
+    upper, lower = rolling_max_min(high, low, window, window)
+    mean = rolling_mean(close, window, window)
+    n = close.shape[0]
+    middle = np.empty(n)
+    percent = np.empty(n)
+    for i in range(n):
+        gap = upper[i] - lower[i]
+        middle[i] = (gap / 2.0) + lower[i]
+        mean[i] = (gap / mean[i]) * 100  # the width, in place of the mean it divides by
+        percent[i] = (close[i] - lower[i]) / gap
+    return lower, upper, middle, mean, percent
+
+
+@jit_fma
+def atr_ta(high, low, close, window):
+    """`ta`'s ATR: the mean of the first `window` true ranges (bar 0's is h - l), then Wilder.
+
+    ta writes 0 before row `window - 1`; here those rows are NaN.
+    """
+    n = close.shape[0]
+    out = np.full(n, np.nan)
+    if n < window:
+        return out
+    value = numpy_sum(true_range(high[:window], low[:window], close[:window]), 0, window) / window
+    out[window - 1] = value
+    # ta: (atr * (window - 1) + tr) / window; the factors are precomputed so the recursion
+    # carries a multiply-add, not a division (a few ulps from ta's rounding).
+    keep = (window - 1) / float(window)
+    share = 1.0 / float(window)
+    for i in range(window, n):
+        previous = close[i - 1]
+        bar_range = high[i] - low[i]
+        gap = abs(high[i] - previous)
+        if gap > bar_range or (bar_range != bar_range and gap == gap):
+            bar_range = gap
+        gap = abs(low[i] - previous)
+        if gap > bar_range or (bar_range != bar_range and gap == gap):
+            bar_range = gap
+        value = value * keep + bar_range * share
+        out[i] = value
+    return out
+
+
+@jit
+def ulcer_index(close, window):
+    """sqrt(mean of squared % drawdowns from the running `window` max) over `window` bars.
+
+    The running max uses partial windows from the first bar (ta's min_periods=1), which is
+    causal; the index itself needs a full window.
+    """
+    squares = rolling_max(close, window, 1)
+    for i in range(close.shape[0]):
+        drawdown = 100 * (close[i] - squares[i]) / squares[i]
+        squares[i] = drawdown**2 / window
+    total = rolling_sum(squares, window, window)
+    for i in range(close.shape[0]):
+        total[i] = np.sqrt(total[i]) if total[i] > 0 else (0.0 if total[i] == total[i] else np.nan)
+    return total
