@@ -82,3 +82,23 @@ def demo_build(tmp_path_factory: pytest.TempPathFactory):
 def demo_settings(demo_build) -> Settings:
     """Settings of the session's demo warehouse."""
     return demo_build[0]
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """A throwaway PostgreSQL cluster (unix socket only); fails, never skips, without binaries."""
+    from support.postgres import start_cluster
+
+    cluster = start_cluster()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory):
+    """A local[2] Spark session: no UI, loopback only, workers on this interpreter."""
+    from support.spark import start_session
+
+    session = start_session(tmp_path_factory.mktemp("spark"))
+    yield session
+    session.stop()

@@ -1,51 +1,77 @@
-"""DuckDB runner: compute features per (symbol, timeframe) partition and rewrite one table.
+"""DuckDB runner: features per (symbol, timeframe) partition on every core, one transaction.
 
-Rows stream out of DuckDB as Arrow batches ordered by (symbol, timeframe, ts), are cut
-into partitions by their row counts, go through `compute_features` one partition at a
-time, and go back in as Arrow batches -- never the whole source in pandas at once.
+Rows stream out of DuckDB as Arrow batches ordered by (symbol, timeframe, ts) and are cut
+into partitions by their row counts; a pool of worker processes computes them
+(`udfs.runners.pool`, at most a few partitions in flight), and the results go back in as
+Arrow batches in partition order -- never the whole source in memory at once.
+
+A full run replaces the target. An incremental run (`incremental=True`) appends only the
+bars after each partition's last stored ts, recomputed over the preceding `lookback` bars,
+and recomputes from scratch the partitions whose history changed (`duckdb_state`).
+Recursive indicators (EMAs, Wilder smoothing) depend on the whole history; a look-back
+window approximates them (their error shrinks geometrically with its length), so before
+appending, the window's values on the last `VERIFY_ROWS` stored rows are compared with the
+stored ones. Columns that differ by more than `duckdb_stream.RTOL` times their magnitude
+there, or whose NULLs moved, are recomputed over the partition's whole history and the
+new rows updated, in the same transaction. A feature with unbounded memory (a running
+total such as OBV) thus never drifts, and only it pays for the whole history.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Iterable, Iterator
 
 import duckdb
-import numpy as np
-import pandas as pd
-import pyarrow as pa
 
-from udfs.compute import compute_features, required_columns
-from udfs.registry import output_schema
-from warehouse.columns import AVAILABLE_AT, SYMBOL, TIMEFRAME, TS
+from udfs.runners import duckdb_state as state_sql
+from udfs.runners import duckdb_stream as stream
+from udfs.runners.duckdb_state import (
+    APPEND,
+    DROP,
+    NEW,
+    REBUILD,
+    UNCHANGED,
+    PartitionState,
+    columns_sql,
+    qualified,
+    quote,
+    same_key,
+)
+from udfs.runners.partition import KEY_COLUMNS, FeaturePlan
+from udfs.runners.pool import FeatureComputer
 
-KEY_COLUMNS = (SYMBOL, TIMEFRAME, TS, AVAILABLE_AT)
 # DuckDB type of each declared output dtype.
 SQL_TYPES = {"double": "DOUBLE"}
-READ_BATCH_ROWS = 131_072
-WRITE_BATCH_ROWS = 500_000
-_BATCH_VIEW = "__signalyard_udf_batch"
+# Look-back of an incremental append: at least this many bars, and this many warm-ups.
+LOOKBACK_BARS = 512
+LOOKBACK_WARMUPS = 16
+# Stored rows compared with the look-back recompute (tolerance: `duckdb_stream.RTOL`).
+VERIFY_ROWS = 64
 _log = logging.getLogger(__name__)
 
 
-def _quote(identifier: str) -> str:
-    """A double-quoted SQL identifier."""
-    return '"' + identifier.replace('"', '""') + '"'
+@dataclasses.dataclass(frozen=True)
+class FeatureRun:
+    """What one run did: its mode (and why), rows written, deleted and fed to the UDFs, and
+    partitions by fate (computed from scratch, appended -- of which `repaired` needed some
+    features over their whole history --, unchanged, dropped)."""
 
-
-def _qualified(name: str) -> str:
-    """`schema.table` with each part quoted."""
-    return ".".join(_quote(part) for part in name.split("."))
-
-
-def _columns_sql(columns: Iterable[str]) -> str:
-    """Comma-separated quoted column names."""
-    return ", ".join(_quote(column) for column in columns)
+    mode: str
+    reason: str
+    rows_written: int
+    rows_deleted: int
+    rows_computed: int
+    partitions_computed: int
+    partitions_appended: int
+    partitions_repaired: int
+    partitions_unchanged: int
+    partitions_dropped: int
 
 
 def _check_source(conn: duckdb.DuckDBPyConnection, source: str, expected: list[str]) -> None:
     """Raise ValueError naming the source table's missing, received and expected columns."""
-    received = list(conn.sql(f"select * from {_qualified(source)} limit 0").columns)
+    received = list(conn.sql(f"select * from {qualified(source)} limit 0").columns)
     missing = [column for column in expected if column not in received]
     if missing:
         raise ValueError(
@@ -54,85 +80,173 @@ def _check_source(conn: duckdb.DuckDBPyConnection, source: str, expected: list[s
         )
 
 
+def _expected_columns(
+    conn: duckdb.DuckDBPyConnection, source: str, plan: FeaturePlan
+) -> list[tuple[str, str]]:
+    """(name, type) of the target: key columns typed as in the source, then the features."""
+    keys = conn.sql(f"select {columns_sql(KEY_COLUMNS)} from {qualified(source)} limit 0")
+    features = [(column, SQL_TYPES[dtype]) for column, dtype in plan.dtypes.items()]
+    return [*zip(keys.columns, map(str, keys.types), strict=True), *features]
+
+
+def _full_reason(
+    conn: duckdb.DuckDBPyConnection, source: str, target: str, plan: FeaturePlan
+) -> str:
+    """Why an incremental run must rebuild everything ("" when it need not)."""
+    schema, _, name = target.rpartition(".")
+    exists = conn.execute(
+        "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
+        [schema or "main", name],
+    ).fetchall()[0][0]
+    if not exists:
+        return "target does not exist"
+    have = [(n, str(t)) for n, t in zip(*_describe(conn, target), strict=True)]
+    want = _expected_columns(conn, source, plan)
+    if have != want:
+        return f"columns differ: target has {have}, the request needs {want}"
+    definitions = state_sql.stored_definitions(conn, target)
+    if not definitions:
+        return "no state recorded for the target"
+    if definitions != {plan.fingerprint()}:
+        return "feature definitions changed"
+    return ""
+
+
+def _describe(conn: duckdb.DuckDBPyConnection, table: str) -> tuple[list[str], list[str]]:
+    """Column names and types of a table."""
+    relation = conn.sql(f"select * from {qualified(table)} limit 0")
+    return list(relation.columns), [str(t) for t in relation.types]
+
+
 def _create_target(
-    conn: duckdb.DuckDBPyConnection, source: str, target: str, schema: dict[str, str]
+    conn: duckdb.DuckDBPyConnection, source: str, target: str, plan: FeaturePlan
 ) -> None:
-    """Create (or replace) the empty target table: key columns typed as in the source."""
+    """Create (or replace) the empty target table: key columns typed as in the source.
+
+    Spelled out as DDL: DuckDB 2.0.0 loses the rows of a table created with
+    `create table ... as select ... limit 0` and then filled with a row group or more
+    inside the same transaction (scans of it return nothing until a checkpoint).
+    """
     parts = target.split(".")
     if len(parts) > 1:
-        conn.execute(f"create schema if not exists {_qualified('.'.join(parts[:-1]))}")
-    features = "".join(
-        f", cast(null as {SQL_TYPES[dtype]}) as {_quote(name)}" for name, dtype in schema.items()
-    )
-    conn.execute(
-        f"create or replace table {_qualified(target)} as "
-        f"select {_columns_sql(KEY_COLUMNS)}{features} from {_qualified(source)} limit 0"
-    )
+        conn.execute(f"create schema if not exists {qualified('.'.join(parts[:-1]))}")
+    columns = ", ".join(f"{quote(n)} {t}" for n, t in _expected_columns(conn, source, plan))
+    conn.execute(f"create or replace table {qualified(target)} ({columns})")
 
 
-def _split(batches: pa.RecordBatchReader, counts: Iterable[int]) -> Iterator[pa.Table]:
-    """Cut an ordered stream of batches into consecutive tables of `counts` rows each."""
-    carry = batches.schema.empty_table()
-    for count in counts:
-        pieces, have = [carry], carry.num_rows
-        while have < count:
-            batch = batches.read_next_batch()  # StopIteration here means the counts lied
-            pieces.append(pa.Table.from_batches([batch]))
-            have += batch.num_rows
-        rows = pa.concat_tables(pieces)
-        yield rows.slice(0, count)
-        carry = rows.slice(count)
-
-
-def _partition_features(rows: pa.Table, inputs: list[str], columns: list[str]) -> pa.Table:
-    """Key columns of one partition's rows plus its features, NaN as null."""
-    index = pd.DatetimeIndex(rows.column(TS).to_numpy(), name=TS).tz_localize("UTC")
-    bars = pd.DataFrame({column: rows.column(column).to_numpy() for column in inputs}, index=index)
-    features = compute_features(bars, columns)
-    out = {column: rows.column(column) for column in KEY_COLUMNS}
-    # A value at ts reads every bar up to ts, so it is known once the latest of them is.
-    available = rows.column(AVAILABLE_AT)
-    known = np.maximum.accumulate(available.to_numpy())
-    out[AVAILABLE_AT] = pa.array(known, type=available.type, from_pandas=True)
-    for column in columns:
-        values = features[column].to_numpy()
-        out[column] = pa.array(values, type=pa.float64(), from_pandas=True)
-    return pa.table(out)
-
-
-class _BatchWriter:
-    """Collects partition tables and inserts them into the target in large Arrow batches."""
-
-    def __init__(self, conn: duckdb.DuckDBPyConnection, target: str, columns: list[str]) -> None:
-        """Write to `target`'s `columns` through `conn`."""
-        self._conn = conn
-        self._insert = (
-            f"insert into {_qualified(target)} ({_columns_sql(columns)}) "
-            f"select {_columns_sql(columns)} from {_quote(_BATCH_VIEW)}"
+def _delete(conn: duckdb.DuckDBPyConnection, target: str, states: list[PartitionState]) -> int:
+    """Delete the given partitions' rows from the target; the rows they had."""
+    if not states:
+        return 0
+    conn.register(stream.PLAN_VIEW, state_sql.plan_table(states))
+    try:
+        conn.execute(
+            f"delete from {qualified(target)} t using {quote(stream.PLAN_VIEW)} p "
+            f"where {same_key('t', 'p')}"
         )
-        self._pending: list[pa.Table] = []
-        self._pending_rows = 0
-        self.rows = 0
+    finally:
+        conn.unregister(stream.PLAN_VIEW)
+    return sum(state.target_rows for state in states)
 
-    def add(self, table: pa.Table) -> None:
-        """Queue one partition; insert once enough rows are queued."""
-        self._pending.append(table)
-        self._pending_rows += table.num_rows
-        if self._pending_rows >= WRITE_BATCH_ROWS:
-            self.flush()
 
-    def flush(self) -> None:
-        """Insert every queued row."""
-        if not self._pending:
-            return
-        batch = pa.concat_tables(self._pending)
-        self._conn.register(_BATCH_VIEW, batch)
+def _repair(
+    conn: duckdb.DuckDBPyConnection,
+    cursors: tuple[duckdb.DuckDBPyConnection, duckdb.DuckDBPyConnection],
+    source: str,
+    target: str,
+    plan: FeaturePlan,
+    repairs: dict[PartitionState, list[str]],
+    workers: int | None,
+) -> int:
+    """Recompute disagreeing columns over whole histories, update the new rows; rows read."""
+    if not repairs:
+        return 0
+    columns = {column for failed in repairs.values() for column in failed}
+    subplan = plan.subset(columns)
+    states = list(repairs)
+    _log.info(
+        "look-back check failed; recomputing over whole histories",
+        extra={"target": target, "partitions": len(states), "columns": list(subplan.columns)},
+    )
+    writer = stream.BatchWriter(conn, stream.update_sql(target, list(subplan.columns)))
+    rows = sum(state.source_rows for state in states)
+    with FeatureComputer(subplan, workers, partitions=len(states), rows=rows) as computer:
+        stream.repair_pass(cursors, source, target, computer, states, writer)
+    writer.flush()
+    return sum(state.source_rows for state in states)
+
+
+def materialize_features(
+    conn: duckdb.DuckDBPyConnection,
+    source: str = "intermediate.int_bars_resampled",
+    target: str = "features.udf_features",
+    names: list[str] | None = None,
+    *,
+    incremental: bool = False,
+    workers: int | None = None,
+    lookback: int | None = None,
+) -> FeatureRun:
+    """Bring `target` up to date with `source` (see `run_features`); what the run did."""
+    if qualified(source) == qualified(target):
+        raise ValueError(f"source and target are the same table: {source}")
+    plan = FeaturePlan.resolve(names)
+    _check_source(conn, source, list(plan.read_columns))
+    if lookback is None:
+        lookback = max(LOOKBACK_BARS, LOOKBACK_WARMUPS * plan.max_warmup)
+    if lookback < 1:
+        raise ValueError(f"lookback must be at least 1 bar, got {lookback}")
+    state_sql.ensure_state_table(conn)
+    reason = _full_reason(conn, source, target, plan) if incremental else "full run requested"
+    reader, verifier = conn.cursor(), conn.cursor()
+    try:
+        reader.begin()  # one snapshot for the plan and the rows
+        verifier.begin()
+        if reason:
+            states = state_sql.full_plan(reader, source, plan)
+        else:
+            states = state_sql.incremental_plan(reader, source, target, plan, lookback, VERIFY_ROWS)
+        todo = [state for state in states if state.computed_rows]
+        computer = FeatureComputer(
+            plan, workers=workers, partitions=len(todo), rows=sum(s.computed_rows for s in todo)
+        )
+        if computer.workers > 1 and not computer.measure:
+            computer.warm_up(stream.warm_up_partition(reader, source, plan, todo[0]))
+        conn.begin()
         try:
-            self._conn.execute(self._insert)
-        finally:
-            self._conn.unregister(_BATCH_VIEW)
-        self.rows += batch.num_rows
-        self._pending, self._pending_rows = [], 0
+            if reason:
+                _create_target(conn, source, target, plan)
+            deleted = _delete(conn, target, [s for s in states if s.action in (DROP, REBUILD)])
+            writer = stream.BatchWriter(conn, stream.insert_sql(target, list(plan.output_columns)))
+            with computer:
+                repairs = stream.compute_pass(
+                    (reader, verifier), source, target, computer, todo, writer, not reason
+                )
+            writer.flush()
+            repaired_rows = _repair(
+                conn, (reader, verifier), source, target, plan, repairs, workers
+            )
+            state_sql.write_state(conn, target, plan, states, stream.PLAN_VIEW)
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+    finally:
+        reader.close()
+        verifier.close()
+    run = FeatureRun(
+        mode="full" if reason else "incremental",
+        reason=reason,
+        rows_written=writer.rows,
+        rows_deleted=deleted,
+        rows_computed=sum(s.computed_rows for s in todo) + repaired_rows,
+        partitions_computed=sum(s.action in (NEW, REBUILD) for s in states),
+        partitions_appended=sum(s.action == APPEND for s in states),
+        partitions_repaired=len(repairs),
+        partitions_unchanged=sum(s.action == UNCHANGED for s in states),
+        partitions_dropped=sum(s.action == DROP for s in states),
+    )
+    _log.info("udf features written", extra={"target": target, **dataclasses.asdict(run)})
+    return run
 
 
 def run_features(
@@ -140,53 +254,28 @@ def run_features(
     source: str = "intermediate.int_bars_resampled",
     target: str = "features.udf_features",
     names: list[str] | None = None,
+    *,
+    incremental: bool = False,
+    workers: int | None = None,
+    lookback: int | None = None,
 ) -> int:
-    """Replace `target` with the features of every (symbol, timeframe) in `source`; row count.
+    """Write the features of every (symbol, timeframe) in `source` to `target`; rows written.
 
     `target` gets symbol, timeframe, ts, available_at (the running max of the source's over
     the partition: when every bar up to ts was known), then one DOUBLE column per requested
-    feature output (all when `names` is None), NULL where undefined.
-    The rewrite runs in one transaction on `conn`: on failure the old table stays.
+    feature output (all when `names` is None), NULL where undefined. Partitions are computed
+    by `workers` processes (default: up to one per CPU, when measuring shows a pool pays
+    off -- see `udfs.runners.pool`; 1: in this process). A full run replaces the table; with
+    `incremental=True` only new bars are appended and changed partitions recomputed, and a
+    different feature set, definition or a missing target falls back to a full run. Either
+    way the write is one transaction on `conn`: on failure the old table stays.
     """
-    if _qualified(source) == _qualified(target):
-        raise ValueError(f"source and target are the same table: {source}")
-    schema = output_schema(names)
-    columns = list(schema)
-    inputs = required_columns(columns)
-    read = [*KEY_COLUMNS, *(column for column in inputs if column not in KEY_COLUMNS)]
-    _check_source(conn, source, read)
-    order = f"{_quote(SYMBOL)} nulls last, {_quote(TIMEFRAME)} nulls last"
-    reader = conn.cursor()  # a second connection streams rows while `conn` writes
-    try:
-        reader.begin()  # one snapshot for the partition counts and the rows
-        partitions = reader.sql(
-            f"select {_columns_sql([SYMBOL, TIMEFRAME])}, count(*) from {_qualified(source)} "
-            f"group by all order by {order}"
-        ).fetchall()
-        stream = reader.sql(
-            f"select {_columns_sql(read)} from {_qualified(source)} order by {order}, {_quote(TS)}"
-        ).to_arrow_reader(READ_BATCH_ROWS)
-        conn.begin()
-        try:
-            _create_target(conn, source, target, schema)
-            writer = _BatchWriter(conn, target, [*KEY_COLUMNS, *columns])
-            parts = _split(stream, [count for _, _, count in partitions])
-            for (symbol, timeframe, _), rows in zip(partitions, parts, strict=True):
-                try:
-                    writer.add(_partition_features(rows, inputs, columns))
-                except ValueError as error:
-                    raise ValueError(
-                        f"{source}, partition symbol={symbol!r} timeframe={timeframe!r}: {error}"
-                    ) from error
-            writer.flush()
-            conn.commit()
-        except BaseException:
-            conn.rollback()
-            raise
-    finally:
-        reader.close()
-    _log.info(
-        "udf features written",
-        extra={"target": target, "rows": writer.rows, "partitions": len(partitions)},
-    )
-    return writer.rows
+    return materialize_features(
+        conn,
+        source,
+        target,
+        names,
+        incremental=incremental,
+        workers=workers,
+        lookback=lookback,
+    ).rows_written

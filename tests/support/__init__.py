@@ -1,0 +1,1 @@
+"""Helpers shared by tests: throwaway engines (PostgreSQL cluster, local Spark session)."""
