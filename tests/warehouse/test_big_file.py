@@ -17,7 +17,7 @@ TARGET_BYTES = 1 << 30
 MEMORY_LIMIT = "400MB"
 
 _CHILD = """
-import json, resource, sys
+import json, sys
 from datetime import UTC, datetime
 from pathlib import Path
 from warehouse.engines.duckdb import connect
@@ -31,7 +31,9 @@ entry = land_file(store, Path(source), vendor="v", dataset="bars_1m",
 with connect(warehouse) as conn:
     conn.execute(f"set memory_limit = '{limit}'")
     [result] = load_new(conn, store)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+# VmHWM: this process's own peak (ru_maxrss would include the parent's from before exec).
+status = Path("/proc/self/status").read_text().splitlines()
+peak = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM:"))
 print(json.dumps({"rows": result.rows, "status": result.status, "reason": result.reason,
                   "manifest_rows": entry.rows, "peak_rss": peak}))
 """

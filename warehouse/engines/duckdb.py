@@ -19,6 +19,7 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = duckdb.connect(str(path), read_only=read_only, config=dict(CONNECTION_CONFIG))
     conn.execute("set TimeZone = 'UTC'")
+    conn.execute("set enable_progress_bar = false")  # our commands draw their own bars
     return conn
 
 
