@@ -11,6 +11,7 @@ from udfs.kernels.rolling import (
     rolling_max_min,
     rolling_mean,
     rolling_min,
+    suffix_max_min,
 )
 from udfs.kernels.smoothing import ewm_mean, ewm_start, ewm_step, ewm_value
 
@@ -149,11 +150,36 @@ def stochastic(high, low, close, window, smooth):
 
 @jit
 def williams_r(high, low, close, window):
-    """Williams %R: -100 * (highest high - close) / (highest high - lowest low)."""
-    highest, lowest = rolling_max_min(high, low, window, window)
-    for i in range(close.shape[0]):
-        highest[i] = -100 * (highest[i] - close[i]) / (highest[i] - lowest[i])  # %R, in place
-    return highest
+    """Williams %R: -100 * (highest high - close) / (highest high - lowest low).
+
+    One pass: the window's extremes come block by block (see `suffix_max_min`) and a
+    window holding a NaN high or low is NaN, as pandas' rolling max/min with
+    min_periods=window give.
+    """
+    n = close.shape[0]
+    out = np.empty(n)
+    top_suffix = np.full(window + 1, -np.inf)
+    bottom_suffix = np.full(window + 1, np.inf)
+    last_nan = -1  # last row with a NaN high or low: the windows holding it are NaN
+    for block in range(0, n, window):
+        count = min(window, n - block)
+        top_run = -np.inf
+        bottom_run = np.inf
+        for j in range(count):
+            i = block + j
+            high_i = high[i]
+            low_i = low[i]
+            top_run = high_i if high_i > top_run else top_run
+            bottom_run = low_i if low_i < bottom_run else bottom_run
+            last_nan = i if (high_i != high_i) | (low_i != low_i) else last_nan
+            other = top_suffix[j + 1]
+            highest = other if other > top_run else top_run
+            other = bottom_suffix[j + 1]
+            lowest = other if other < bottom_run else bottom_run
+            value = -100 * (highest - close[i]) / (highest - lowest)
+            out[i] = value if i - last_nan >= window else np.nan
+        suffix_max_min(high, low, block, count, top_suffix, bottom_suffix)
+    return out
 
 
 @jit

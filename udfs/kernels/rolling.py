@@ -189,6 +189,27 @@ def rolling_max_min(high, low, window, min_periods):
 
 
 @jit
+def suffix_max_min(high, low, start, count, top, bottom):
+    """top[k] / bottom[k] = max of high / min of low over rows start + k .. start + count - 1.
+
+    NaN is skipped (a comparison with NaN is false); -inf / +inf when a suffix has none.
+    The block step of `_rolling_extreme`, for kernels that fuse it into their own loop:
+    with `top[window]` = -inf and `bottom[window]` = +inf, the extremes of the window
+    ending at row block + j (block a multiple of `window`, j < window) are those of the
+    previous block's `top[j + 1]` / `bottom[j + 1]` and of rows block .. block + j.
+    """
+    best_top = -np.inf
+    best_bottom = np.inf
+    for k in range(count - 1, -1, -1):
+        value = high[start + k]
+        best_top = value if value > best_top else best_top
+        value = low[start + k]
+        best_bottom = value if value < best_bottom else best_bottom
+        top[k] = best_top
+        bottom[k] = best_bottom
+
+
+@jit
 def rolling_arg_extreme(x, window, is_max):
     """Position (0 = oldest) of the first max (or min) in each full window; NaN otherwise.
 

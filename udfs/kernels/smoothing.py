@@ -111,6 +111,31 @@ def ewm_step(state, cur):
 
 
 @jit
+def ewm_steady(state, min_periods):
+    """True when `state` is defined, finite and at unit weight (see `ewm_unit_step`).
+
+    A finite observation then takes ewm_step's single multiply-add, whose result (a
+    convex combination of two finite values) is finite again: the state stays steady.
+    """
+    weighted, old_wt, nobs, factor, steady, _ = state
+    return (
+        nobs >= min_periods
+        and nobs > 0
+        and weighted - weighted == 0.0
+        and old_wt == 1.0
+        and factor + steady == 1.0
+    )
+
+
+@jit
+def ewm_unit_step(weighted, cur, factor, steady):
+    """ewm_step for a finite observation of a steady state: the same multiply-add."""
+    if weighted != cur:
+        weighted = factor * weighted + steady * cur
+    return weighted
+
+
+@jit
 def ewm_value(state, min_periods):
     """The EMA value of a state: NaN before `min_periods` observations."""
     return state[0] if state[2] >= min_periods and state[2] > 0 else np.nan

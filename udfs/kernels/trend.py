@@ -20,7 +20,14 @@ from udfs.kernels.rolling import (
     rolling_min,
     rolling_sum,
 )
-from udfs.kernels.smoothing import ewm_mean, ewm_start, ewm_step, ewm_value
+from udfs.kernels.smoothing import (
+    ewm_mean,
+    ewm_start,
+    ewm_steady,
+    ewm_step,
+    ewm_unit_step,
+    ewm_value,
+)
 from udfs.kernels.volatility import true_range
 
 
@@ -32,7 +39,12 @@ def ewm_span(x, span):
 
 @jit
 def macd_ta(close, fast, slow, signal):
-    """(macd, signal, diff, ema fast, ema slow): pandas-EMA MACD as `ta` computes it."""
+    """(macd, signal, diff, ema fast, ema slow): pandas-EMA MACD as `ta` computes it.
+
+    The three EMAs run in one pass. Rows take ewm_step (bit-identical to pandas) until
+    every EMA is steady (`ewm_steady`); from then on a finite close takes ewm_step's
+    multiply-add directly, the same arithmetic without its bookkeeping.
+    """
     n = close.shape[0]
     line = np.empty(n)
     line_signal = np.empty(n)
@@ -42,15 +54,40 @@ def macd_ta(close, fast, slow, signal):
     fast_state = ewm_start((fast - 1.0) / 2.0)
     slow_state = ewm_start((slow - 1.0) / 2.0)
     signal_state = ewm_start((signal - 1.0) / 2.0)
+    fast_keep, fast_share = fast_state[3], fast_state[4]
+    slow_keep, slow_share = slow_state[3], slow_state[4]
+    signal_keep, signal_share = signal_state[3], signal_state[4]
+    steady = False
+    fast_value = slow_value = signal_value = np.nan
     for i in range(n):
-        fast_state = ewm_step(fast_state, close[i])
-        slow_state = ewm_step(slow_state, close[i])
-        ema_fast[i] = ewm_value(fast_state, fast)
-        ema_slow[i] = ewm_value(slow_state, slow)
-        line[i] = ema_fast[i] - ema_slow[i]
-        signal_state = ewm_step(signal_state, line[i])
-        line_signal[i] = ewm_value(signal_state, signal)
-        diff[i] = line[i] - line_signal[i]
+        cur = close[i]
+        if steady and cur - cur == 0.0:
+            fast_value = ewm_unit_step(fast_value, cur, fast_keep, fast_share)
+            slow_value = ewm_unit_step(slow_value, cur, slow_keep, slow_share)
+            value = fast_value - slow_value
+            signal_value = ewm_unit_step(signal_value, value, signal_keep, signal_share)
+        else:
+            if steady:  # leaving the fast path: put the values back into the states
+                fast_state = (fast_value,) + fast_state[1:]
+                slow_state = (slow_value,) + slow_state[1:]
+                signal_state = (signal_value,) + signal_state[1:]
+            fast_state = ewm_step(fast_state, cur)
+            slow_state = ewm_step(slow_state, cur)
+            fast_value = ewm_value(fast_state, fast)
+            slow_value = ewm_value(slow_state, slow)
+            value = fast_value - slow_value
+            signal_state = ewm_step(signal_state, value)
+            signal_value = ewm_value(signal_state, signal)
+            steady = (
+                ewm_steady(fast_state, fast)
+                and ewm_steady(slow_state, slow)
+                and ewm_steady(signal_state, signal)
+            )
+        ema_fast[i] = fast_value
+        ema_slow[i] = slow_value
+        line[i] = value
+        line_signal[i] = signal_value
+        diff[i] = value - signal_value
     return line, line_signal, diff, ema_fast, ema_slow
 
 
@@ -75,17 +112,41 @@ def vortex(high, low, close, window):
 
 @jit
 def trix(close, window):
-    """% change of the triple pandas EMA of close."""
+    """% change of the triple pandas EMA of close.
+
+    The three EMAs run in one pass, each fed the previous one's value on the same row
+    (the arithmetic of three pandas passes). As in `macd_ta`, rows take ewm_step until
+    all three are steady, then a finite close takes the multiply-adds directly.
+    """
     n = close.shape[0]
     out = np.empty(n)
     com = (window - 1.0) / 2.0
     first, second, third = ewm_start(com), ewm_start(com), ewm_start(com)
-    previous = np.nan
+    keep, share = first[3], first[4]
+    steady = False
+    single = double = triple = previous = np.nan
     for i in range(n):
-        first = ewm_step(first, close[i])
-        second = ewm_step(second, ewm_value(first, window))
-        third = ewm_step(third, ewm_value(second, window))
-        triple = ewm_value(third, window)
+        cur = close[i]
+        if steady and cur - cur == 0.0:
+            single = ewm_unit_step(single, cur, keep, share)
+            double = ewm_unit_step(double, single, keep, share)
+            triple = ewm_unit_step(triple, double, keep, share)
+        else:
+            if steady:  # leaving the fast path: put the values back into the states
+                first = (single,) + first[1:]
+                second = (double,) + second[1:]
+                third = (triple,) + third[1:]
+            first = ewm_step(first, cur)
+            single = ewm_value(first, window)
+            second = ewm_step(second, single)
+            double = ewm_value(second, window)
+            third = ewm_step(third, double)
+            triple = ewm_value(third, window)
+            steady = (
+                ewm_steady(first, window)
+                and ewm_steady(second, window)
+                and ewm_steady(third, window)
+            )
         out[i] = (triple - previous) / previous * 100
         previous = triple
     return out

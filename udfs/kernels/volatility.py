@@ -7,10 +7,11 @@ import numpy as np
 from udfs.kernels.jit import jit, jit_fma
 from udfs.kernels.pairwise import numpy_sum
 from udfs.kernels.rolling import (
+    RESUM_EVERY,
     rolling_max,
-    rolling_max_min,
     rolling_mean,
     rolling_sum,
+    suffix_max_min,
 )
 from udfs.kernels.variance import rolling_mean_var
 
@@ -105,19 +106,85 @@ def keltner(high, low, close, window):
 
 
 @jit
+def _channel(high, low, window, upper, lower):
+    """Rolling max of `high` into `upper`, min of `low` into `lower` (min_periods=window).
+
+    Block by block (see `suffix_max_min`); a window holding a NaN is NaN, tracked by the
+    last NaN row rather than a count (one select per row, no look-back load).
+    """
+    n = high.shape[0]
+    top_suffix = np.full(window + 1, -np.inf)
+    bottom_suffix = np.full(window + 1, np.inf)
+    top_nan = -1
+    bottom_nan = -1
+    for block in range(0, n, window):
+        count = min(window, n - block)
+        top_run = -np.inf
+        bottom_run = np.inf
+        for j in range(count):
+            i = block + j
+            high_i = high[i]
+            low_i = low[i]
+            top_run = high_i if high_i > top_run else top_run
+            bottom_run = low_i if low_i < bottom_run else bottom_run
+            top_nan = i if high_i != high_i else top_nan
+            bottom_nan = i if low_i != low_i else bottom_nan
+            other = top_suffix[j + 1]
+            top = other if other > top_run else top_run
+            upper[i] = top if i - top_nan >= window else np.nan
+            other = bottom_suffix[j + 1]
+            bottom = other if other < bottom_run else bottom_run
+            lower[i] = bottom if i - bottom_nan >= window else np.nan
+        suffix_max_min(high, low, block, count, top_suffix, bottom_suffix)
+
+
+@jit
 def donchian(high, low, close, window):
-    """(lower, upper, middle, width %, %b) of the `window`-bar high/low channel."""
-    upper, lower = rolling_max_min(high, low, window, window)
-    mean = rolling_mean(close, window, window)
+    """(lower, upper, middle, width %, %b) of the `window`-bar high/low channel.
+
+    Two passes and no scratch array: the channel, then the rolling mean of close (the
+    running sum of `rolling_mean`, same operations in the same order) with the ratios.
+    """
     n = close.shape[0]
+    lower = np.empty(n)
+    upper = np.empty(n)
     middle = np.empty(n)
+    width = np.empty(n)
     percent = np.empty(n)
+    _channel(high, low, window, upper, lower)
+    total = 0.0
+    nobs = 0
+    run = 0  # trailing observations equal to the last one (see rolling._running_total)
+    prev = np.nan
+    countdown = RESUM_EVERY
     for i in range(n):
-        gap = upper[i] - lower[i]
-        middle[i] = (gap / 2.0) + lower[i]
-        mean[i] = (gap / mean[i]) * 100  # the width, in place of the mean it divides by
-        percent[i] = (close[i] - lower[i]) / gap
-    return lower, upper, middle, mean, percent
+        value = close[i]
+        if value == value:
+            total += value
+            nobs += 1
+            run = run + 1 if value == prev else 1
+            prev = value
+        if i >= window:
+            old = close[i - window]
+            if old == old:
+                total -= old
+                nobs -= 1
+        countdown -= 1
+        if countdown == 0:
+            countdown = RESUM_EVERY
+            total = 0.0
+            for k in range(max(0, i - window + 1), i + 1):
+                if close[k] == close[k]:
+                    total += close[k]
+        mean = np.nan
+        if nobs >= window and nobs > 0:
+            mean = prev if run >= nobs else total / nobs
+        bottom = lower[i]
+        gap = upper[i] - bottom
+        middle[i] = (gap / 2.0) + bottom
+        width[i] = (gap / mean) * 100
+        percent[i] = (value - bottom) / gap
+    return lower, upper, middle, width, percent
 
 
 @jit_fma
@@ -127,26 +194,32 @@ def atr_ta(high, low, close, window):
     ta writes 0 before row `window - 1`; here those rows are NaN.
     """
     n = close.shape[0]
-    out = np.full(n, np.nan)
+    out = np.empty(n)
     if n < window:
+        out[:] = np.nan
         return out
+    out[: window - 1] = np.nan
     value = numpy_sum(true_range(high[:window], low[:window], close[:window]), 0, window) / window
     out[window - 1] = value
     # ta: (atr * (window - 1) + tr) / window; the factors are precomputed so the recursion
     # carries a multiply-add, not a division (a few ulps from ta's rounding).
     keep = (window - 1) / float(window)
     share = 1.0 / float(window)
+    previous = close[window - 1]
     for i in range(window, n):
-        previous = close[i - 1]
-        bar_range = high[i] - low[i]
-        gap = abs(high[i] - previous)
-        if gap > bar_range or (bar_range != bar_range and gap == gap):
-            bar_range = gap
-        gap = abs(low[i] - previous)
-        if gap > bar_range or (bar_range != bar_range and gap == gap):
-            bar_range = gap
+        high_i = high[i]
+        low_i = low[i]
+        # true range, NaN terms skipped; selects, not branches (the largest term is random)
+        bar_range = high_i - low_i
+        gap = abs(high_i - previous)
+        take = (gap > bar_range) | ((bar_range != bar_range) & (gap == gap))
+        bar_range = gap if take else bar_range
+        gap = abs(low_i - previous)
+        take = (gap > bar_range) | ((bar_range != bar_range) & (gap == gap))
+        bar_range = gap if take else bar_range
         value = value * keep + bar_range * share
         out[i] = value
+        previous = close[i]
     return out
 
 
