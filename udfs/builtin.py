@@ -7,6 +7,8 @@ then the other short names.
 
 from __future__ import annotations
 
+from udfs.features.fracdiff import FRACDIFF_FEATURES
+from udfs.features.patterns import PATTERN_FEATURES
 from udfs.features.ta_momentum import TA_MOMENTUM_FEATURES
 from udfs.features.ta_trend import TA_TREND_FEATURES
 from udfs.features.ta_volatility import TA_VOLATILITY_FEATURES
@@ -20,7 +22,15 @@ TA_FEATURES = (
     *TA_TREND_FEATURES,
     *TA_MOMENTUM_FEATURES,
 )
-BUILTIN_FEATURES = (RSI_14, MACD_12_26_9, CCI_14, *TA_FEATURES, *TALIB_FEATURES)
+BUILTIN_FEATURES = (
+    RSI_14,
+    MACD_12_26_9,
+    CCI_14,
+    *TA_FEATURES,
+    *TALIB_FEATURES,
+    *FRACDIFF_FEATURES,
+    *PATTERN_FEATURES,
+)
 
 __all__ = [
     "BUILTIN_FEATURES",

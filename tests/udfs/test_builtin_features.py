@@ -62,7 +62,7 @@ def test_builtin_features_are_registered_with_their_columns():
     assert [get_feature(spec.name) for spec in BUILTIN_FEATURES] == list(BUILTIN_FEATURES)
     columns = [column for spec in BUILTIN_FEATURES for column in spec.outputs]
     assert columns[:5] == ["rsi_14", "macd", "macdsignal", "macdhist", "cci"]
-    assert len(columns) == len(set(columns)) == 5 + 86 + 13
+    assert len(columns) == len(set(columns)) == 5 + 86 + 13 + 1 + 11  # + fracdiff, patterns
     short = [column for spec in TALIB_FEATURES for column in spec.outputs]
     assert short == [
         "rsi_5",

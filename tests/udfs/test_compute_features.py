@@ -31,7 +31,7 @@ def test_all_outputs_by_default_on_the_same_index(bars):
     out = compute_features(bars)
     assert list(out.columns) == ALL_COLUMNS
     assert ALL_COLUMNS[:5] == ["rsi_14", "macd", "macdsignal", "macdhist", "cci"]
-    assert len(ALL_COLUMNS) == 104
+    assert len(ALL_COLUMNS) == 116  # 104 ta/TA-Lib columns, fracdiff, 11 pattern columns
     assert out.index.equals(bars.index)
     assert (out.dtypes == np.float64).all()
     assert udfs.compute_features is compute_features
