@@ -29,12 +29,8 @@ from signals.strategy import Strategy
 from warehouse.columns import SYMBOL, TIMEFRAME, TS
 
 SCHEMA = "backtests"
-DEFAULT_SOURCE = (
-    "select b.symbol, b.timeframe, b.ts, b.open, b.high, b.low, b.close, b.volume, "
-    "f.* exclude (symbol, timeframe, ts, available_at) "
-    "from intermediate.int_bars_resampled as b "
-    "join features.udf_features as f using (symbol, timeframe, ts)"
-)
+# Bars with every feature (SQL, UDF, alternative data): what the backtests read.
+DEFAULT_SOURCE = "select * from intermediate.int_bar_features_joined"
 _STATS_DDL = ", ".join(f"{name} double" for name in STAT_NAMES)
 TABLE_DDL = {
     "grid_runs": "run_id varchar primary key, created_at timestamp, spec varchar, "

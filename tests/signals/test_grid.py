@@ -67,7 +67,7 @@ def _bars(symbol: str, timeframe: str, n: int, seed: int) -> pd.DataFrame:
 
 
 def make_warehouse(path: Path) -> None:
-    """A warehouse with resampled bars and UDF features for 4 symbols x 2 timeframes."""
+    """A warehouse with bars and features joined for 4 symbols x 2 timeframes."""
     frames = [
         _bars(s, tf, 1500 if tf == "5m" else 600, seed=i * 10 + j)
         for i, s in enumerate(SYMBOLS)
@@ -77,16 +77,8 @@ def make_warehouse(path: Path) -> None:
     rows["available_at"] = rows["ts"]
     with connect(path) as conn:
         conn.execute("create schema if not exists intermediate")
-        conn.execute("create schema if not exists features")
         conn.register("rows", rows)
-        conn.execute(
-            "create table intermediate.int_bars_resampled as select symbol, timeframe, ts, "
-            "open, high, low, close, volume, available_at from rows"
-        )
-        conn.execute(
-            "create table features.udf_features as "
-            "select symbol, timeframe, ts, available_at, osc, trend from rows"
-        )
+        conn.execute("create table intermediate.int_bar_features_joined as select * from rows")
 
 
 def strategies():
@@ -106,12 +98,10 @@ def test_every_cell_matches_backtest_signals_on_its_own(warehouse: Path):
     with connect(warehouse) as conn:
         run = run_grid_study(conn, spec, strategies())
         stats = conn.execute("select * from backtests.grid_stats").fetchdf()
-        bars = conn.execute("select * from intermediate.int_bars_resampled").fetchdf()
-        feats = conn.execute("select * from features.udf_features").fetchdf()
+        frame = conn.execute("select * from intermediate.int_bar_features_joined").fetchdf()
     # osc_revert: 5 parameter values x 2 timeframes; trend_short: 1 x 1h; over 4 symbols.
     assert run.cells == len(stats) == 4 * (5 * 2 + 1)
     assert run.partitions_computed == 8 and run.skipped == {}
-    frame = bars.merge(feats, on=["symbol", "timeframe", "ts"])
     for row in stats.sample(6, random_state=3).itertuples():
         part = frame[(frame.symbol == row.symbol) & (frame.timeframe == row.timeframe)]
         part = part.set_index(pd.DatetimeIndex(part.ts)).sort_index()

@@ -1,4 +1,5 @@
-{#- One wide row per bar: prices, SQL features, UDF features and alternative data.
+{#- One wide row per bar: prices, SQL features, every UDF feature the runner wrote
+    (read from the catalog: the registry decides the set) and alternative data.
     A row is available when its latest input is. -#}
 with
 
@@ -24,11 +25,10 @@ joined as (
         sql_features.sma_20,
         sql_features.range_pct,
         sql_features.relative_volume,
-        udf_features.rsi_14,
-        udf_features.macd,
-        udf_features.macdsignal,
-        udf_features.macdhist,
-        udf_features.cci,
+        {{ star_except(ref('stg_features__udf_features'),
+            ['symbol', 'timeframe', 'ts', 'available_at', 'open', 'high', 'low', 'close',
+             'volume', 'log_return', 'sma_20', 'range_pct', 'relative_volume',
+             'days_to_cover'], prefix='udf_features') }},
         short_interest.days_to_cover,
         greatest(
             bars.available_at,
