@@ -7,17 +7,14 @@ cut-offs before and after each action became known.
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from signals.lean_prices import factor_file_text
+from tests.support.dbt import run_dbt as run_dbt_process
 from warehouse.datasets import DATASETS
 from warehouse.engines.duckdb import connect
 from warehouse.loading import ensure_meta, ensure_raw_table
@@ -85,38 +82,8 @@ def load_bars(warehouse: Path, rows: list[tuple] | pd.DataFrame) -> None:
 
 
 def run_dbt(command: str, warehouse: Path, work: Path, select: str, as_of: str | None = None):
-    """Run dbt in its own process (dbt-duckdb keeps the file open); {unique_id: result}."""
-    target = work / "target"
-    (target / "run_results.json").unlink(missing_ok=True)
-    process = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            command,
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(target),
-            "--log-path",
-            str(work / "logs"),
-            "--select",
-            select,
-            "--vars",
-            json.dumps({"duckdb_path": str(warehouse), "as_of": as_of}),
-        ],
-        env={
-            **{k: v for k, v in os.environ.items() if k != "DBT_INDIRECT_SELECTION"},
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        },
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    results_path = target / "run_results.json"
-    if not results_path.exists():
-        raise AssertionError(f"dbt {command} did not run:\n{process.stdout}\n{process.stderr}")
-    results = {r["unique_id"]: r for r in json.loads(results_path.read_text())["results"]}
+    """Run dbt (tests.support.dbt) and require every node to succeed; {unique_id: result}."""
+    results = run_dbt_process(command, warehouse, work, select, as_of)
     failed = {k: r["status"] for k, r in results.items() if r["status"] not in ("success", "pass")}
     assert not failed, failed
     return results
