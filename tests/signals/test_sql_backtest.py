@@ -15,7 +15,6 @@ import pytest
 from signals.backtest import backtest_signals
 from signals.kernel import REASONS
 from signals.sql_backtest import (
-    DBT_MODELS_DIR,
     compile_backtest_sql,
     dbt_model_name,
     run_sql_backtest,
