@@ -6,7 +6,7 @@ import argparse
 import time
 from collections.abc import Callable
 
-from bench import backtest, features, loading, runner
+from bench import backtest, features, grid, loading, runner
 from bench.report import Table, machine_info
 
 BENCHMARKS: dict[str, Callable[[int | None], list[Table]]] = {
@@ -14,6 +14,7 @@ BENCHMARKS: dict[str, Callable[[int | None], list[Table]]] = {
     "runner": runner.run,
     "backtest": backtest.run,
     "loading": loading.run,
+    "grid": grid.run,
 }
 
 
