@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse.columns import AVAILABLE_AT, RECEIVED_AT, SOURCE_FILE, VENDOR
-from warehouse.datasets import DUCKDB_TYPES, Dataset, get_dataset
+from warehouse.datasets import DATASETS, DUCKDB_TYPES, Dataset, get_dataset
 from warehouse.formats import READ_ERRORS, RawFileError, read_error, scan_file
 from warehouse.manifest import ManifestEntry, read_manifest
 from warehouse.object_store import ObjectStore, local_copy, validate_key
@@ -101,6 +101,15 @@ def loader_lock(warehouse_path: Path, timeout: float | None = None) -> Iterator[
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _rollback(conn: duckdb.DuckDBPyConnection) -> None:
+    """Roll back the open transaction; a failed commit (a conflict) has already done so."""
+    try:
+        conn.execute("rollback")
+    except duckdb.TransactionException as exc:
+        if "no transaction is active" not in str(exc):
+            raise
 
 
 def ensure_raw_table(conn: duckdb.DuckDBPyConnection, dataset: Dataset) -> None:
@@ -285,28 +294,32 @@ def load_entry(
 
     Returns None when another loader recorded the entry first (nothing is done twice).
     """
-    dataset = get_dataset(entry.dataset)
+    try:  # an entry naming a key outside the lake or an unknown dataset is never read
+        validate_key(entry.key)
+        dataset = get_dataset(entry.dataset)
+    except ValueError as exc:
+        return _quarantined(conn, store, entry, f"{entry.key}: {exc}")
     ensure_raw_table(conn, dataset)
     conn.execute("begin transaction")
     try:
         if _is_recorded(conn, entry):
-            conn.execute("rollback")
+            _rollback(conn)
             return None
         result = _load_staged(conn, store, entry, dataset)
         _record(conn, entry, result)
         conn.execute("commit")
         return result
-    except (RawFileError, ValidationError, ValueError, FileNotFoundError) as exc:
-        conn.execute("rollback")
+    except (RawFileError, ValidationError, FileNotFoundError) as exc:
+        _rollback(conn)
         reason = str(exc) if entry.key in str(exc) else f"{entry.key}: {exc}"
         return _quarantined(conn, store, entry, reason)
     except _CONFLICTS:
-        conn.execute("rollback")
-        if _is_recorded(conn, entry):
-            return None
-        raise
+        # Another loader is recording this entry (committed or not yet): it is theirs. If
+        # their transaction fails, the entry stays unrecorded and the next run loads it.
+        _rollback(conn)
+        return None
     except BaseException:
-        conn.execute("rollback")
+        _rollback(conn)
         raise
 
 
@@ -317,12 +330,12 @@ def _quarantined(
     conn.execute("begin transaction")
     try:
         if _is_recorded(conn, entry):
-            conn.execute("rollback")
+            _rollback(conn)
             return None
         _record(conn, entry, result)
         conn.execute("commit")
     except _CONFLICTS:
-        conn.execute("rollback")
+        _rollback(conn)
         return None
     _quarantine(store, entry, reason)
     return result
@@ -334,8 +347,8 @@ def load_new(
     """Load every manifest entry the warehouse has not seen; safe to run again."""
     ensure_meta(conn)
     manifest = read_manifest(store)
-    for dataset_name in sorted({e.dataset for e in manifest}):
-        ensure_raw_table(conn, get_dataset(dataset_name))
+    for dataset_name in sorted({e.dataset for e in manifest} & set(DATASETS)):
+        ensure_raw_table(conn, DATASETS[dataset_name])
     seen = _loaded_hashes(conn)
     pending = [e for e in manifest if (e.sha256, e.vendor, e.dataset) not in seen]
     results = []

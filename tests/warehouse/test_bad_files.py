@@ -150,6 +150,26 @@ def test_a_manifest_key_that_escapes_the_lake_is_quarantined_without_reading_it(
     assert "copy_error" in note  # nothing was copied from outside the lake
 
 
+def test_a_manifest_entry_of_an_unknown_dataset_is_quarantined_and_the_rest_loads(store, conn):
+    good = land_bytes(store, GOOD, "good.csv", vendor="v", dataset="bars_1m", received_at=RECEIVED)
+    entry = ManifestEntry(
+        vendor="v",
+        dataset="prices",
+        key=good.entry.key,
+        sha256="1" * 64,
+        size=1,
+        rows=1,
+        columns=(),
+        received_at=RECEIVED,
+        original_name="good.csv",
+    )
+    write_entry(store, entry)
+    results = {r.dataset: r for r in load_new(conn, store)}
+    assert results["bars_1m"].status == "loaded"
+    assert results["prices"].status == "quarantined"
+    assert "unknown dataset 'prices'" in results["prices"].reason
+
+
 @pytest.mark.parametrize("name", ["../escape.csv", "a/../../escape.csv", "/etc/passwd"])
 def test_landing_refuses_a_path_traversal_name(store, name):
     with pytest.raises(ValueError, match="invalid object key"):
