@@ -67,26 +67,11 @@ def tsi(close, slow, fast):
 
 
 @jit
-def _slide(total, nobs, entering, leaving):
-    """A window sum and count after `entering` joins and `leaving` (NaN: none) leaves."""
-    if leaving == leaving:
-        total -= leaving
-        nobs -= 1
-    if entering == entering:
-        total += entering
-        nobs += 1
-    return total, nobs
-
-
-@jit
-def _ring_sum(ring, slot, count):
-    """Sum of the non-NaN values in the `count` ring slots ending at `slot`."""
+def _ring_total(ring, mask, row, count):
+    """Sum of the `count` ring values ending at `row` (slot `row & mask`), newest first."""
     total = 0.0
-    size = ring.shape[0]
     for back in range(count):
-        value = ring[slot - back if slot >= back else slot - back + size]
-        if value == value:
-            total += value
+        total += ring[(row - back) & mask]
     return total
 
 
@@ -95,47 +80,56 @@ def ultimate_oscillator(high, low, close, short, medium, long):
     """Weighted (4, 2, 1) buying pressure / true range over three windows, in %.
 
     Buying pressure is close - min(low, previous close) (NaN on bar 0, so a window holding
-    bar 0 is NaN as in ta); the six window sums run in one pass, with the last `long + 1`
-    values of both series kept in ring buffers and re-summed every RESUM_EVERY rows.
+    bar 0 is NaN as in ta); the six window sums run in one pass over power-of-two ring
+    buffers (indexed with a mask) holding the last values of both series, NaN stored as
+    0.0, re-summed every RESUM_EVERY rows. A running sum never is -0.0, so adding or
+    removing a stored 0.0 leaves it bit for bit as skipping the NaN did; a window is
+    defined when the last row with a NaN pressure or range is at least its length back.
     """
     n = close.shape[0]
     out = np.empty(n)
-    size = long + 1  # the row leaving the longest window is still in the ring
-    pressures = np.full(size, np.nan)
-    ranges = np.full(size, np.nan)
+    size = 1
+    while size <= long:  # the row leaving the longest window is still in the ring
+        size *= 2
+    mask = size - 1
+    pressures = np.zeros(size)  # unwritten slots read as 0.0: nothing leaves yet
+    ranges = np.zeros(size)
     p1 = p2 = p3 = r1 = r2 = r3 = 0.0
-    np1 = np2 = np3 = nr1 = nr2 = nr3 = 0
-    slot = 0
-    countdown = RESUM_EVERY
+    last_nan = -1
+    previous = np.nan
     for i in range(n):
-        bar_range = high[i] - low[i]
+        high_i = high[i]
+        low_i = low[i]
+        bar_range = high_i - low_i
         pressure = np.nan
-        if i > 0 and close[i - 1] == close[i - 1]:
-            previous = close[i - 1]
-            pressure = close[i] - min(low[i], previous)
-            bar_range = max(bar_range, abs(high[i] - previous), abs(low[i] - previous))
+        if previous == previous:
+            pressure = close[i] - min(low_i, previous)
+            bar_range = max(bar_range, abs(high_i - previous), abs(low_i - previous))
+        previous = close[i]
+        last_nan = i if pressure != pressure or bar_range != bar_range else last_nan
+        pressure = pressure if pressure == pressure else 0.0
+        bar_range = bar_range if bar_range == bar_range else 0.0
+        slot = i & mask
         pressures[slot] = pressure
         ranges[slot] = bar_range
-        s1 = slot - short if slot >= short else slot - short + size
-        s2 = slot - medium if slot >= medium else slot - medium + size
-        s3 = slot + 1 if slot + 1 < size else 0  # slot - long, wrapped
-        p1, np1 = _slide(p1, np1, pressure, pressures[s1] if i >= short else np.nan)
-        r1, nr1 = _slide(r1, nr1, bar_range, ranges[s1] if i >= short else np.nan)
-        p2, np2 = _slide(p2, np2, pressure, pressures[s2] if i >= medium else np.nan)
-        r2, nr2 = _slide(r2, nr2, bar_range, ranges[s2] if i >= medium else np.nan)
-        p3, np3 = _slide(p3, np3, pressure, pressures[s3] if i >= long else np.nan)
-        r3, nr3 = _slide(r3, nr3, bar_range, ranges[s3] if i >= long else np.nan)
-        countdown -= 1
-        if countdown == 0:
-            countdown = RESUM_EVERY
-            p1, r1 = _ring_sum(pressures, slot, short), _ring_sum(ranges, slot, short)
-            p2, r2 = _ring_sum(pressures, slot, medium), _ring_sum(ranges, slot, medium)
-            p3, r3 = _ring_sum(pressures, slot, long), _ring_sum(ranges, slot, long)
-        fast = p1 / r1 if np1 >= short and nr1 >= short else np.nan
-        mid = p2 / r2 if np2 >= medium and nr2 >= medium else np.nan
-        slow = p3 / r3 if np3 >= long and nr3 >= long else np.nan
+        s1 = (i - short) & mask
+        s2 = (i - medium) & mask
+        s3 = (i - long) & mask
+        p1 = (p1 - pressures[s1]) + pressure
+        r1 = (r1 - ranges[s1]) + bar_range
+        p2 = (p2 - pressures[s2]) + pressure
+        r2 = (r2 - ranges[s2]) + bar_range
+        p3 = (p3 - pressures[s3]) + pressure
+        r3 = (r3 - ranges[s3]) + bar_range
+        if (i + 1) % RESUM_EVERY == 0:
+            p1, r1 = _ring_total(pressures, mask, i, short), _ring_total(ranges, mask, i, short)
+            p2, r2 = _ring_total(pressures, mask, i, medium), _ring_total(ranges, mask, i, medium)
+            p3, r3 = _ring_total(pressures, mask, i, long), _ring_total(ranges, mask, i, long)
+        clean = i - last_nan  # rows since the last undefined one
+        fast = p1 / r1 if clean >= short else np.nan
+        mid = p2 / r2 if clean >= medium else np.nan
+        slow = p3 / r3 if clean >= long else np.nan
         out[i] = 100.0 * ((4.0 * fast) + (2.0 * mid) + (1.0 * slow)) / 7.0
-        slot = slot + 1 if slot + 1 < size else 0
     return out
 
 

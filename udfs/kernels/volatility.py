@@ -106,17 +106,29 @@ def keltner(high, low, close, window):
 
 
 @jit
-def _channel(high, low, window, upper, lower):
-    """Rolling max of `high` into `upper`, min of `low` into `lower` (min_periods=window).
+def donchian(high, low, close, window):
+    """(lower, upper, middle, width %, %b) of the `window`-bar high/low channel.
 
-    Block by block (see `suffix_max_min`); a window holding a NaN is NaN, tracked by the
-    last NaN row rather than a count (one select per row, no look-back load).
+    One pass, block by block (see `suffix_max_min`): each row's channel (a window holding
+    a NaN is NaN, tracked by the last NaN row), the rolling mean of close (the running sum
+    of `rolling_mean`, same operations in the same order) and the ratios. Fused so the
+    mean's add/subtract chain overlaps the channel work instead of running in its own pass.
     """
-    n = high.shape[0]
+    n = close.shape[0]
+    lower = np.empty(n)
+    upper = np.empty(n)
+    middle = np.empty(n)
+    width = np.empty(n)
+    percent = np.empty(n)
     top_suffix = np.full(window + 1, -np.inf)
     bottom_suffix = np.full(window + 1, np.inf)
     top_nan = -1
     bottom_nan = -1
+    total = 0.0
+    nobs = 0
+    run = 0  # trailing observations equal to the last one (see rolling._running_total)
+    prev = np.nan
+    countdown = RESUM_EVERY
     for block in range(0, n, window):
         count = min(window, n - block)
         top_run = -np.inf
@@ -131,59 +143,38 @@ def _channel(high, low, window, upper, lower):
             bottom_nan = i if low_i != low_i else bottom_nan
             other = top_suffix[j + 1]
             top = other if other > top_run else top_run
-            upper[i] = top if i - top_nan >= window else np.nan
+            top = top if i - top_nan >= window else np.nan
             other = bottom_suffix[j + 1]
             bottom = other if other < bottom_run else bottom_run
-            lower[i] = bottom if i - bottom_nan >= window else np.nan
+            bottom = bottom if i - bottom_nan >= window else np.nan
+            upper[i] = top
+            lower[i] = bottom
+            value = close[i]
+            if value == value:
+                total += value
+                nobs += 1
+                run = run + 1 if value == prev else 1
+                prev = value
+            if i >= window:
+                old = close[i - window]
+                if old == old:
+                    total -= old
+                    nobs -= 1
+            countdown -= 1
+            if countdown == 0:
+                countdown = RESUM_EVERY
+                total = 0.0
+                for k in range(max(0, i - window + 1), i + 1):
+                    if close[k] == close[k]:
+                        total += close[k]
+            mean = np.nan
+            if nobs >= window and nobs > 0:
+                mean = prev if run >= nobs else total / nobs
+            gap = top - bottom
+            middle[i] = (gap / 2.0) + bottom
+            width[i] = (gap / mean) * 100
+            percent[i] = (value - bottom) / gap
         suffix_max_min(high, low, block, count, top_suffix, bottom_suffix)
-
-
-@jit
-def donchian(high, low, close, window):
-    """(lower, upper, middle, width %, %b) of the `window`-bar high/low channel.
-
-    Two passes and no scratch array: the channel, then the rolling mean of close (the
-    running sum of `rolling_mean`, same operations in the same order) with the ratios.
-    """
-    n = close.shape[0]
-    lower = np.empty(n)
-    upper = np.empty(n)
-    middle = np.empty(n)
-    width = np.empty(n)
-    percent = np.empty(n)
-    _channel(high, low, window, upper, lower)
-    total = 0.0
-    nobs = 0
-    run = 0  # trailing observations equal to the last one (see rolling._running_total)
-    prev = np.nan
-    countdown = RESUM_EVERY
-    for i in range(n):
-        value = close[i]
-        if value == value:
-            total += value
-            nobs += 1
-            run = run + 1 if value == prev else 1
-            prev = value
-        if i >= window:
-            old = close[i - window]
-            if old == old:
-                total -= old
-                nobs -= 1
-        countdown -= 1
-        if countdown == 0:
-            countdown = RESUM_EVERY
-            total = 0.0
-            for k in range(max(0, i - window + 1), i + 1):
-                if close[k] == close[k]:
-                    total += close[k]
-        mean = np.nan
-        if nobs >= window and nobs > 0:
-            mean = prev if run >= nobs else total / nobs
-        bottom = lower[i]
-        gap = upper[i] - bottom
-        middle[i] = (gap / 2.0) + bottom
-        width[i] = (gap / mean) * 100
-        percent[i] = (value - bottom) / gap
     return lower, upper, middle, width, percent
 
 
