@@ -305,7 +305,8 @@ def cmd_grid(settings: Settings, args: argparse.Namespace) -> Outcome:
             conn, spec, [library[i] for i in wanted], fresh=args.fresh, progress=_interactive()
         )
         top = conn.execute(
-            "select strategy_id, timeframe, symbol, trades, total_return, sharpe, max_drawdown "
+            "select strategy_id, timeframe, symbol, cast(trades as bigint) as trades, "
+            "total_return, sharpe, max_drawdown "
             "from backtests.grid_stats where run_id = ? and trades > 0 "
             "order by sharpe desc nulls last limit ?",
             [run.run_id, args.top],
