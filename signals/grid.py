@@ -244,8 +244,7 @@ def _results(run_id: str, symbol: str, tf: str, frame: pd.DataFrame, kept: list[
 def _insert(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
     conn.register("_grid_rows", frame)
     try:
-        columns = ", ".join(f'"{c}"' for c in frame.columns)
-        conn.execute(f"insert into {SCHEMA}.{table} ({columns}) select {columns} from _grid_rows")
+        conn.execute(f"insert into {SCHEMA}.{table} by name select * from _grid_rows")
     finally:
         conn.unregister("_grid_rows")
 
