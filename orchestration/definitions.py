@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dagster import AssetSelection, Definitions, define_asset_job
 
-from orchestration.assets.backtests import backtest_tables
+from orchestration.assets.backtests import backtest_tables, portfolio_tables
 from orchestration.assets.connectors import vendor_bars
 from orchestration.assets.dbt import dbt_bars, dbt_features, dbt_results
 from orchestration.assets.features import udf_features
@@ -24,6 +24,7 @@ ASSETS = [
     udf_features,
     dbt_features,
     backtest_tables,
+    portfolio_tables,
     dbt_results,
     lean_workspace,
     backtest_report,

@@ -31,6 +31,10 @@ TABLE_DDL = {
     "stats": f"strategy_id varchar, symbol varchar, {_STATS}, passes_filter boolean",
     "selections": f"strategy_id varchar, symbol varchar, decided_at timestamp, {_STATS}, "
     "is_selected boolean",
+    # Each bar's strategy return (marked to its close), where not 0: the return streams
+    # that portfolio construction allocates between (signals.portfolio_pipeline).
+    "bar_returns": "strategy_id varchar, symbol varchar, ts timestamp, available_at timestamp, "
+    "bar_return double",
 }
 
 
@@ -41,6 +45,7 @@ class BacktestSummary:
     trades: int
     stats: int
     selections: int
+    bar_returns: int
     passed: tuple[tuple[str, str], ...]
 
 
@@ -64,8 +69,8 @@ def backtest_partition(
     bars: pd.DataFrame,
     performance_filter: PerformanceFilter,
     timeframe: str | None = None,
-) -> tuple[pd.DataFrame, dict[str, float], pd.DataFrame]:
-    """Trades, whole-history stats and point-in-time selections for one symbol's bars."""
+) -> tuple[pd.DataFrame, dict[str, float], pd.DataFrame, np.ndarray]:
+    """Trades, whole-history stats, point-in-time selections and per-bar returns."""
     entries, exits = strategy.entry.evaluate(bars), strategy.exit.evaluate(bars)
     if timeframe is None and TIMEFRAME in bars.columns and len(bars):
         timeframe = str(bars[TIMEFRAME].iloc[0])
@@ -89,7 +94,23 @@ def backtest_partition(
     selections = select_point_in_time(
         bars[AVAILABLE_AT], returns, trades, bars.index, performance_filter, ppy
     )
-    return trades, stats, selections
+    return trades, stats, selections, returns
+
+
+def _bar_return_rows(
+    returns: np.ndarray, bars: pd.DataFrame, strategy_id: str, symbol: str
+) -> pd.DataFrame:
+    """The bars where the instance earned or lost something (in a position)."""
+    moved = returns != 0.0
+    return pd.DataFrame(
+        {
+            "strategy_id": strategy_id,
+            "symbol": symbol,
+            "ts": bars[TS].to_numpy()[moved],
+            "available_at": bars[AVAILABLE_AT].to_numpy()[moved],
+            "bar_return": returns[moved],
+        }
+    )
 
 
 def _trade_rows(
@@ -172,7 +193,7 @@ def run_backtests(
     for strategy in strategies:
         strategy.entry.check_columns(columns)
         strategy.exit.check_columns(columns)
-    trade_frames, stat_rows, selection_frames = [], [], []
+    trade_frames, stat_rows, selection_frames, return_frames = [], [], [], []
     for strategy in strategies:
         for timeframe in strategy.timeframes:
             strategy_id = strategy.instance_id(timeframe)
@@ -186,10 +207,11 @@ def run_backtests(
             ]
             for symbol in symbols:
                 bars = _partition(conn, features_table, symbol, timeframe)
-                trades, stats, selections = backtest_partition(
+                trades, stats, selections, returns = backtest_partition(
                     strategy, bars, performance_filter, timeframe
                 )
                 trade_frames.append(_trade_rows(trades, bars, strategy_id, symbol))
+                return_frames.append(_bar_return_rows(returns, bars, strategy_id, symbol))
                 stat_rows.append(
                     {
                         "strategy_id": strategy_id,
@@ -203,5 +225,6 @@ def run_backtests(
     trades = _write(conn, "trades", trade_frames)
     stats = _write(conn, "stats", [pd.DataFrame(stat_rows)])
     selections = _write(conn, "selections", selection_frames)
+    return_rows = _write(conn, "bar_returns", return_frames)
     passed = tuple((r["strategy_id"], r["symbol"]) for r in stat_rows if r["passes_filter"])
-    return BacktestSummary(trades, stats, selections, passed)
+    return BacktestSummary(trades, stats, selections, return_rows, passed)

@@ -246,12 +246,17 @@ def _assess(
         )
         previous = matrix[k]
     windows = pd.concat([windows, pd.DataFrame(rows, index=windows.index)], axis=1)
+    return WalkForwardResult(weights, windows, daily, summarize(daily, windows, ppy))
+
+
+def summarize(daily: pd.DataFrame, windows: pd.DataFrame, ppy: float | None) -> pd.DataFrame:
+    """Rows in_sample / out_of_sample: SUMMARY_STATS, days, mean turnover per decision."""
     summary = pd.DataFrame(
         {name: _stream_stats(daily[name], ppy) for name in ("in_sample", "out_of_sample")}
     ).T
     summary["days"] = daily.notna().sum()
     summary["turnover_per_decision"] = [np.nan, windows["turnover"].mean()]
-    return WalkForwardResult(weights, windows, daily, summary)
+    return summary
 
 
 def candidate_parts(candidate: str, portfolio_id: str) -> tuple[str, str]:

@@ -1,10 +1,14 @@
-{#- Target weights for the LEAN Algorithm Framework (contract: DESIGN.md). An entry
-    sets the instance's position weight, an exit sets 0. -#}
+{#- Target weights for the LEAN Algorithm Framework (contract: DESIGN.md). For a strategy
+    instance, an entry sets its position weight and an exit sets 0. For a declared
+    portfolio (strategy_id = the portfolio id), each row is the symbol's new target when an
+    allocation or a candidate's position changes (signals/portfolio_pipeline.py). -#}
 with
 
 events as (select * from {{ ref('fct_signal_events') }}),
 
 instances as (select * from {{ ref('stg_backtests__strategy_instances') }}),
+
+portfolios as (select * from {{ ref('stg_backtests__portfolio_targets') }}),
 
 weights as (
     select
@@ -19,6 +23,22 @@ weights as (
         events.strategy_id
     from events
     inner join instances on instances.strategy_id = events.strategy_id
+),
+
+portfolio_weights as (
+    select
+        symbol,
+        signal_timestamp,
+        timestamp,
+        signal,
+        strategy_id
+    from portfolios
+),
+
+unioned as (
+    select * from weights
+    union all
+    select * from portfolio_weights
 )
 
-select * from weights
+select * from unioned

@@ -1,7 +1,8 @@
 {#- The point-in-time guard on signal tables: fails for every signal row published
     (signal_timestamp) before the bar it refers to was available, and for every row
-    whose bar cannot be found (then nothing proves it was known). -#}
-{% test signal_not_before_inputs(model, bars, strategies) %}
+    whose bar cannot be found (then nothing proves it was known). Rows of the portfolios in
+    `portfolios` (strategy_id = portfolio id) are left to portfolio_target_has_cause. -#}
+{% test signal_not_before_inputs(model, bars, strategies, portfolios=none) %}
 
 with
 
@@ -24,6 +25,9 @@ checked as (
         on bars.symbol = signals.symbol
         and bars.timeframe = strategies.timeframe
         and bars.ts = signals.timestamp
+    {%- if portfolios is not none %}
+    where signals.strategy_id not in (select distinct strategy_id from {{ portfolios }})
+    {%- endif %}
 )
 
 select * from checked
