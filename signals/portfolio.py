@@ -401,7 +401,10 @@ def target_volatility_weights(
         "jac": lambda w: -2 * sigma @ w / target**2,
     }
     constraints = [_budget(n, not allow_cash), risk]
-    w = _solve(lambda w: (-mu @ w, -mu), x0, "target_volatility", max_weight, constraints)
+    # -mu'w scaled to unit size (same optimum): with near-duplicate candidates the unscaled
+    # line search stalls just outside the risk constraint.
+    gain = -mu / max(float(np.abs(mu).max()), np.finfo(float).tiny)
+    w = _solve(lambda w: (gain @ w, gain), x0, "target_volatility", max_weight, constraints)
     return _tidy(w, ids, max_weight, not allow_cash)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +12,7 @@ from signals.portfolio import (
     METHODS,
     RETURN_STAT_NAMES,
     SURVIVOR_PRESETS,
+    _moments,
     build_portfolio,
     covariance,
     greedy_weights,
@@ -329,3 +332,15 @@ def test_portfolio_returns_treat_a_missing_return_as_cash() -> None:
     assert p.iloc[1] == pytest.approx(0.25 * r.iloc[1, 0] + 0.75 * r.iloc[1, 1])
     with pytest.raises(ValueError, match=r"candidate\(s\) \['zz'\] have no return column"):
         portfolio_returns(r, pd.Series({"zz": 1.0}))
+
+
+def test_target_volatility_converges_with_duplicate_candidates():
+    """A grid window (demo data, 2009) where strategies held identical positions: the
+    unscaled objective stalled SLSQP just outside the risk constraint."""
+    path = Path(__file__).parent / "fixtures" / "duplicate_candidates_window.csv"
+    window = pd.read_csv(path, index_col=0, parse_dates=True)
+    weights = target_volatility_weights(window, 0.2, allow_cash=True, periods_per_year=365.25)
+    _, _, sigma = _moments(window, "ledoit_wolf", 365.25)
+    w = weights.to_numpy()
+    assert np.sqrt(w @ sigma @ w) == pytest.approx(0.2, rel=1e-6)
+    assert 0 < weights.sum() <= 1 + 1e-12
