@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from orchestration import portfolio_command
 from warehouse.settings import Settings
 
 SUPPORTED_TARGETS = ("duckdb",)
@@ -99,6 +100,8 @@ def _parser() -> argparse.ArgumentParser:
     grid.add_argument("--fresh", action="store_true", help="discard this run's earlier results")
     grid.add_argument("--top", type=int, default=10, help="cells to list, best Sharpe first")
     grid.add_argument("--json", action="store_true")
+
+    portfolio_command.add_parser(commands)
 
     export = commands.add_parser("export", help="export signal tables")
     export.add_argument("kind", choices=["lean"])

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 from dagster import AssetSelection
 
+from orchestration.portfolio_command import cmd_portfolio  # noqa: F401 (a command)
 from orchestration.replay import ReplayResult, default_cutoffs, replay_at
 from orchestration.run import materialize_graph
 from orchestration.summary import passing_instances, quarantined_files, table_rows
