@@ -15,7 +15,12 @@ from dagster import AssetSelection
 from orchestration.portfolio_command import cmd_portfolio  # noqa: F401 (a command)
 from orchestration.replay import ReplayResult, default_cutoffs, replay_at
 from orchestration.run import materialize_graph
-from orchestration.summary import passing_instances, quarantined_files, table_rows
+from orchestration.summary import (
+    passing_instances,
+    portfolio_summaries,
+    quarantined_files,
+    table_rows,
+)
 from warehouse.engines.duckdb import connect, table_exists
 from warehouse.expectations import summarize_results
 from warehouse.landing import land_path
@@ -90,6 +95,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> Outcome:
     )
     with connect(settings.duckdb_path, read_only=True) as conn:
         rows, passed = table_rows(conn), passing_instances(conn)
+        portfolios = portfolio_summaries(conn)
     report = settings.reports_dir / "report.html"
     lines = [f"signalyard demo: built in {built}, total {elapsed(start)}", "", "rows per table:"]
     lines += [f"  {name:<52} {count:>10,}" for name, count in rows.items()]
@@ -99,6 +105,13 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> Outcome:
         f"return {p['total_return']:+.2%}  sharpe {p['sharpe']:.2f}"
         for p in passed
     ]
+    lines += ["", "declared portfolios (walk-forward, published to signals.signal_weights):"]
+    lines += [
+        f"  {p['portfolio_id']:<16} {p['decisions']} decisions, {p['last_members']} member(s) "
+        f"at the last, in-sample {p['in_sample_return']:+.2%} vs out-of-sample "
+        f"{p['out_of_sample_return']:+.2%}, {p['target_rows']} target rows"
+        for p in portfolios
+    ] or ["  none (no spec in signals/library/portfolios, or too little data)"]
     lines += [""] + [line for r in replays for line in _replay_lines(r)]
     lines += [
         "",
@@ -110,6 +123,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> Outcome:
     payload = {
         "rows": rows,
         "passed": passed,
+        "portfolios": portfolios,
         "warehouse": str(settings.duckdb_path),
         "lean_workspace": str(settings.lean_workspace),
         "report": str(report),

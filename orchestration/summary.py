@@ -40,3 +40,35 @@ def passing_instances(conn: duckdb.DuckDBPyConnection) -> list[dict[str, object]
         "order by strategy_id, symbol"
     ).fetchdf()
     return frame.to_dict("records")
+
+
+def portfolio_summaries(conn: duckdb.DuckDBPyConnection) -> list[dict[str, object]]:
+    """Per declared portfolio: decisions over the data, members now, IS/OOS compounded return."""
+    if not table_exists(conn, "backtests.portfolio_windows"):
+        return []
+    rows = conn.execute(
+        """
+        with windows as (
+            select portfolio_id, count(*) as decisions,
+                arg_max(members, decided_at) as last_members
+            from backtests.portfolio_windows group by all
+        ),
+        daily as (
+            select portfolio_id,
+                product(1 + in_sample) - 1 as in_sample_return,
+                product(1 + out_of_sample) - 1 as out_of_sample_return
+            from backtests.portfolio_returns group by all
+        ),
+        targets as (
+            select strategy_id as portfolio_id, count(*) as target_rows
+            from backtests.portfolio_targets group by all
+        )
+        select windows.*, daily.in_sample_return, daily.out_of_sample_return,
+            coalesce(targets.target_rows, 0) as target_rows
+        from windows
+        left join daily using (portfolio_id)
+        left join targets using (portfolio_id)
+        order by portfolio_id
+        """
+    ).fetchdf()
+    return rows.to_dict("records")

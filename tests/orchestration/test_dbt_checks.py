@@ -62,3 +62,24 @@ def test_signal_published_before_its_bar_fails_the_point_in_time_test(demo_setti
         """)
     leaky = _dbt_test(copy, target, "signal_weights,test_name:signal_not_before_inputs")
     assert [status for _, status in leaky] == ["fail"]
+
+
+def test_a_portfolio_target_without_a_cause_fails_its_guard(demo_settings, tmp_path):
+    copy = tmp_path / "early.duckdb"
+    shutil.copy(demo_settings.duckdb_path, copy)
+    target = tmp_path / "dbt"
+    select = "stg_backtests__portfolio_targets,test_name:portfolio_target_has_cause"
+    clean = _dbt_test(copy, target, select)
+    assert [status for _, status in clean] == ["pass"]
+    with connect(copy) as conn:
+        assert conn.execute("select count(*) from backtests.portfolio_targets").fetchall()[0][0]
+        # one target published a second before anything it could have reacted to
+        conn.execute("""
+            update backtests.portfolio_targets
+            set signal_timestamp = signal_timestamp - interval 1 second
+            where (symbol, signal_timestamp) in (
+                select symbol, signal_timestamp from backtests.portfolio_targets
+                order by signal_timestamp limit 1)
+        """)
+    early = _dbt_test(copy, target, select)
+    assert [status for _, status in early] == ["fail"]

@@ -100,6 +100,7 @@ def test_only_selected_instances_emit_and_every_exit_follows_an_entry(demo_setti
         demo_settings,
         """
         select strategy_id, symbol, timestamp, signal from signals.signal_weights
+        where strategy_id in (select strategy_id from backtests.strategy_instances)
         order by strategy_id, symbol, signal_timestamp
     """,
     )
@@ -150,3 +151,16 @@ def test_the_report_lists_every_backtested_cell(demo_settings):
     assert "<h1>signalyard run report</h1>" in page
     for strategy_id, symbol in stats.itertuples(index=False):
         assert strategy_id in page and symbol in page
+
+
+def test_the_declared_portfolio_is_published_beside_the_strategy_rows(demo_settings):
+    published = _query(
+        demo_settings,
+        "select * from signals.signal_weights where strategy_id = 'portfolio_main' order by all",
+    )
+    targets = _query(demo_settings, "select * from backtests.portfolio_targets order by all")
+    assert len(published) > 0
+    pd.testing.assert_frame_equal(published, targets[list(published.columns)])
+    assert published["signal"].between(0, 1).all()  # the demo's candidates are long-only
+    exported = demo_settings.lean_workspace / "storage" / "custom" / "signal_weights"
+    assert (exported / "portfolio_main").is_dir()

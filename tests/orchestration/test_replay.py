@@ -49,3 +49,17 @@ def test_replay_catches_a_feature_that_reads_the_next_bar(tmp_path, macd_reading
     assert not result.equal
     weights = next(d for d in result.diffs if d.table == "signals.signal_weights")
     assert len(weights.only_in_batch) + len(weights.only_in_replay) > 0
+
+
+def test_replay_matches_at_a_portfolio_decision_and_just_before_it(demo_settings):
+    """The declared portfolio's weights appear in the replay exactly when published."""
+    with connect(demo_settings.duckdb_path, read_only=True) as conn:
+        moments = conn.execute(
+            "select distinct signal_timestamp from backtests.portfolio_weights "
+            "where signal > 0 order by 1"
+        ).fetchall()
+    assert len(moments) >= 2
+    decision = pd.Timestamp(moments[1][0])
+    for cutoff in (decision, decision - pd.Timedelta(seconds=1)):
+        result = replay_at(demo_settings, cutoff.to_pydatetime())
+        assert result.equal, [(d.table, d.only_in_batch, d.only_in_replay) for d in result.diffs]
