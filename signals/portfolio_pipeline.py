@@ -341,7 +341,7 @@ def build_declared_portfolio(
     """Walk-forward allocations and symbol targets of `spec`, from what was known at `as_of`."""
     returns = candidate_daily_returns(conn, as_of, spec.grace, features_table=features_table)
     events = position_events(conn, spec.latency, as_of)
-    if returns.columns.empty or returns.index[0] + pd.Timedelta(spec.train) > (
+    if returns.empty or returns.index[0] + pd.Timedelta(spec.train) > (
         returns.index[-1] + DAY
     ):  # no decision yet: no allocation, so no target either
         none = weights_to_signal_rows(pd.DataFrame(columns=list(WEIGHT_COLUMNS)), spec.id)

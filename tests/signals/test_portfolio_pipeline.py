@@ -308,8 +308,9 @@ def test_diagnostics_stop_at_the_last_bar_while_decisions_run_on_to_the_as_of(ba
     assert (last["signal"] == 0.0).all()
 
 
-def test_no_decision_before_one_train_window_is_covered(bars):
-    cutoff = pd.Timestamp("2024-01-05", tz=UTC)
+@pytest.mark.parametrize("cutoff", ["2024-01-01 06:00", "2024-01-02 00:00:30", "2024-01-05"])
+def test_no_decision_before_one_train_window_is_covered(bars, cutoff):
+    cutoff = pd.Timestamp(cutoff, tz=UTC)
     conn = _warehouse(bars, cutoff)
     run = build_declared_portfolio(conn, SPEC, cutoff)
     conn.close()

@@ -25,20 +25,10 @@ weights as (
     inner join instances on instances.strategy_id = events.strategy_id
 ),
 
-portfolio_weights as (
-    select
-        symbol,
-        signal_timestamp,
-        timestamp,
-        signal,
-        strategy_id
-    from portfolios
-),
-
 unioned as (
     select * from weights
     union all
-    select * from portfolio_weights
+    select * from portfolios  -- same columns, same order (the contract's)
 )
 
 select * from unioned
