@@ -13,6 +13,8 @@ from typing import Any
 
 import requests
 
+from warehouse.secrets import Secret
+
 # Formats follow QuantConnect's API reference (docs/v2/cloud-platform/api-reference) and
 # lean-cli's lean/components/api/{api_client,project_client,file_client,object_store_client}.py.
 DEFAULT_BASE_URL = "https://www.quantconnect.com/api/v2/"
@@ -43,26 +45,6 @@ class QuantConnectError(RuntimeError):
 
 class QuantConnectAuthError(QuantConnectError):
     """The API rejected the credentials (HTTP 401 or a "Hash doesn't match" error)."""
-
-
-class _Secret:
-    """A string that never shows itself in repr, str or logs."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        """Wrap `value`."""
-        self._value = value
-
-    def reveal(self) -> str:
-        """The wrapped value, for hashing only."""
-        return self._value
-
-    def __repr__(self) -> str:
-        """Redacted."""
-        return "'***'"
-
-    __str__ = __repr__
 
 
 @dataclass(frozen=True)
@@ -99,7 +81,7 @@ class QuantConnectClient:
                 f"QuantConnect API token missing: pass api_token or set {API_TOKEN_ENV}"
             )
         self.user_id = str(user)
-        self._api_token = _Secret(token)
+        self._api_token = Secret(token)
         self.organization_id = organization_id or os.environ.get(ORGANIZATION_ID_ENV) or None
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.timeout = timeout

@@ -20,32 +20,13 @@ from typing import Any
 import pandas as pd
 
 from warehouse.connectors.base import Pacer, bar_length, bars_frame, windows
+from warehouse.secrets import Secret
 
 VENDOR = "alpaca"
 KEY_ENV = "APCA_API_KEY_ID"
 SECRET_ENV = "APCA_API_SECRET_KEY"
 EXCHANGE_TZ = "America/New_York"
 _TRANSIENT_STATUS = {429, 500, 502, 503, 504}
-
-
-class _Secret:
-    """A string that never shows itself in repr, str or logs."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        """Wrap `value`."""
-        self._value = value
-
-    def reveal(self) -> str:
-        """The wrapped value, for the client only."""
-        return self._value
-
-    def __repr__(self) -> str:
-        """Redacted."""
-        return "'***'"
-
-    __str__ = __repr__
 
 
 def _transient(exc: BaseException) -> bool:
@@ -81,7 +62,7 @@ class AlpacaConnector:
         secret = self.secret_key or os.environ.get(SECRET_ENV)
         if not key or not secret:
             raise ValueError(f"alpaca needs API keys: set {KEY_ENV} and {SECRET_ENV}")
-        self._secrets = (_Secret(key), _Secret(secret))
+        self._secrets = (Secret(key), Secret(secret))
         self.api_key = self.secret_key = None  # kept only inside the client and _secrets
         self.client = StockHistoricalDataClient(
             api_key=key, secret_key=secret, url_override=self.url_override
