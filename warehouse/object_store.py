@@ -71,6 +71,23 @@ def validate_key(key: str) -> str:
     return key
 
 
+@contextmanager
+def _atomic_file(path: Path) -> Iterator[Any]:
+    """A binary handle on a temp file beside `path`, flushed, fsynced and renamed onto it when
+    the block ends, deleted if it raises: readers see the old file or the whole new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 class LocalObjectStore:
     """A lake in a local folder; writes go through a temp file and an atomic rename."""
 
@@ -83,33 +100,13 @@ class LocalObjectStore:
 
     def put_bytes(self, key: str, data: bytes) -> None:
         """Write `data` at `key` atomically."""
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with _atomic_file(self._path(key)) as handle:
+            handle.write(data)
 
     def put_file(self, key: str, path: Path) -> None:
         """Stream a local file to `key` through a temp file and an atomic rename."""
-        target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle, open(path, "rb") as source:
-                shutil.copyfileobj(source, handle, CHUNK_BYTES)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with _atomic_file(self._path(key)) as handle, open(path, "rb") as source:
+            shutil.copyfileobj(source, handle, CHUNK_BYTES)
 
     def size(self, key: str) -> int | None:
         """The file's size, or None when absent."""
