@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import duckdb
 
@@ -247,13 +248,17 @@ def _check(conn: duckdb.DuckDBPyConnection, name: str, rules: list[_Rule]) -> No
     for index, rule in enumerate(rules):
         count, first = counts[2 * index], counts[2 * index + 1]
         if count:
-            value = conn.execute(
-                f"select {_q(rule.column)} from {DETAIL} where {ROW} = ?", [first]
-            ).fetchall()[0][0]
+            value = _value_at(conn, rule.column, first)
             raise ValidationError(
                 f"{name}: row {first}, column {rule.column!r}: {rule.why} (got {value!r}); "
                 f"{count} row(s) affected"
             )
+
+
+def _value_at(conn: duckdb.DuckDBPyConnection, column: str, row: int) -> Any:
+    """The raw value of `column` at file row `row` of the detail stage, for error messages."""
+    query = f"select {_q(column)} from {DETAIL} where {ROW} = ?"
+    return conn.execute(query, [row]).fetchall()[0][0]
 
 
 def _mixed_offsets(conn: duckdb.DuckDBPyConnection, name: str, columns: list[str]) -> None:
@@ -265,9 +270,7 @@ def _mixed_offsets(conn: duckdb.DuckDBPyConnection, name: str, columns: list[str
             f"min({ROW}) filter (where not {aware}) from {DETAIL} where {_q(column)} is not null"
         ).fetchall()[0]
         if naive and offset:
-            value = conn.execute(
-                f"select {_q(column)} from {DETAIL} where {ROW} = ?", [first]
-            ).fetchall()[0][0]
+            value = _value_at(conn, column, first)
             raise ValidationError(
                 f"{name}: row {first}, column {column!r}: timestamp without a UTC offset in a "
                 f"file whose other timestamps have one (got {value!r}); {naive} row(s) affected"
