@@ -27,6 +27,7 @@ from signals.kernel import REASONS, BacktestParams, Prices, run_grid
 from signals.stats import STAT_NAMES, grid_daily_equity, grid_stats
 from signals.strategy import Strategy
 from warehouse.columns import SYMBOL, TIMEFRAME, TS
+from warehouse.engines.duckdb import insert_frame
 
 SCHEMA = "backtests"
 # Bars with every feature (SQL, UDF, alternative data): what the backtests read.
@@ -241,14 +242,6 @@ def _results(run_id: str, symbol: str, tf: str, frame: pd.DataFrame, kept: list[
     return stats, trades, curves
 
 
-def _insert(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
-    conn.register("_grid_rows", frame)
-    try:
-        conn.execute(f"insert into {SCHEMA}.{table} by name select * from _grid_rows")
-    finally:
-        conn.unregister("_grid_rows")
-
-
 def run_grid_study(
     conn: duckdb.DuckDBPyConnection,
     spec: GridSpec,
@@ -293,9 +286,9 @@ def run_grid_study(
             count = 0
             if kept:
                 stats, trade_rows, curves = _results(run_id, symbol, tf, frame, kept, ent, ex)
-                _insert(conn, "grid_stats", stats)
-                _insert(conn, "grid_trades", trade_rows)
-                _insert(conn, "grid_equity", curves)
+                insert_frame(conn, f"{SCHEMA}.grid_stats", stats)
+                insert_frame(conn, f"{SCHEMA}.grid_trades", trade_rows)
+                insert_frame(conn, f"{SCHEMA}.grid_equity", curves)
                 count = len(trade_rows)
             conn.execute(
                 f"insert into {SCHEMA}.grid_partitions values (?, ?, ?, ?, ?, ?, ?)",

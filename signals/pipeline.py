@@ -15,6 +15,7 @@ from signals.selection import PerformanceFilter, select_point_in_time
 from signals.stats import STAT_NAMES, periods_per_year_of
 from signals.strategy import Strategy
 from warehouse.columns import AVAILABLE_AT, BACKTESTS_SCHEMA, SYMBOL, TIMEFRAME, TS
+from warehouse.engines.duckdb import replace_table
 
 FEATURES_TABLE = "intermediate.int_bar_features_joined"
 _STATS = ", ".join(f"{name} double" for name in STAT_NAMES)
@@ -167,18 +168,8 @@ def _instance_rows(strategies: Sequence[Strategy]) -> pd.DataFrame:
 
 def _write(conn: duckdb.DuckDBPyConnection, name: str, frames: list[pd.DataFrame]) -> int:
     """Replace `backtests.<name>` with the rows of `frames` (rerunnable: never appends)."""
-    table = f"{BACKTESTS_SCHEMA}.{name}"
     conn.execute(f"create schema if not exists {BACKTESTS_SCHEMA}")
-    conn.execute(f"create or replace table {table} ({TABLE_DDL[name]})")
-    rows = 0
-    for frame in frames:
-        if frame.empty:
-            continue
-        conn.register("_frame", frame)
-        conn.execute(f"insert into {table} by name select * from _frame")
-        conn.unregister("_frame")
-        rows += len(frame)
-    return rows
+    return replace_table(conn, f"{BACKTESTS_SCHEMA}.{name}", TABLE_DDL[name], frames)
 
 
 def run_backtests(

@@ -38,6 +38,7 @@ from signals.walk_forward import (
     PORTFOLIO_WEIGHTS_TABLE,
     WEIGHT_COLUMNS,
     WalkForwardResult,
+    naive_utc_columns,
     summarize,
     walk_forward,
     weights_to_signal_rows,
@@ -53,6 +54,7 @@ from warehouse.columns import (
     TIMEFRAME,
     TIMESTAMP,
 )
+from warehouse.engines.duckdb import replace_table
 
 PORTFOLIO_DIR = Path(__file__).parent / "library" / "portfolios"
 FEATURES_TABLE = "intermediate.int_bar_features_joined"
@@ -363,46 +365,31 @@ def build_declared_portfolio(
     return PortfolioRun(spec, returns, result, allocations, targets)
 
 
-def _replace(conn: duckdb.DuckDBPyConnection, table: str, frames: list[pd.DataFrame]) -> int:
-    """Recreate `table` with its declared columns and these frames' rows, matched by name."""
-    conn.execute(f"create or replace table {table} ({TABLE_DDL[table]})")
-    for frame in frames:
-        conn.register("_portfolio_rows", frame)
-        conn.execute(f"insert into {table} by name select * from _portfolio_rows")
-        conn.unregister("_portfolio_rows")
-    return sum(len(f) for f in frames)
-
-
-def _naive_columns(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
-    out = frame.copy()
-    for column in columns:
-        out[column] = pd.to_datetime(out[column], utc=True).dt.tz_localize(None)
-    return out
-
-
 def write_portfolios(conn: duckdb.DuckDBPyConnection, runs: list[PortfolioRun]) -> dict[str, int]:
     """Replace the portfolio tables with these runs' rows (the graph rebuilds them whole)."""
     conn.execute(f"create schema if not exists {BACKTESTS_SCHEMA}")
     assessed = [(run.spec.id, *run.diagnostics()) for run in runs if run.result is not None]
     frames = {
         PORTFOLIO_WEIGHTS_TABLE: [
-            _naive_columns(run.allocations, (SIGNAL_TIMESTAMP, TIMESTAMP)) for run in runs
+            naive_utc_columns(run.allocations, (SIGNAL_TIMESTAMP, TIMESTAMP)) for run in runs
         ],
-        TARGETS_TABLE: [_naive_columns(run.targets, (SIGNAL_TIMESTAMP, TIMESTAMP)) for run in runs],
+        TARGETS_TABLE: [
+            naive_utc_columns(run.targets, (SIGNAL_TIMESTAMP, TIMESTAMP)) for run in runs
+        ],
         WINDOWS_TABLE: [
-            _naive_columns(
+            naive_utc_columns(
                 windows[list(WINDOW_COLUMNS)], ("decided_at", "valid_from", "valid_to")
             ).assign(portfolio_id=portfolio_id)
             for portfolio_id, windows, _, _ in assessed
         ],
         RETURNS_TABLE: [
-            _naive_columns(daily.rename_axis("day").reset_index(), ("day",)).assign(
+            naive_utc_columns(daily.rename_axis("day").reset_index(), ("day",)).assign(
                 portfolio_id=portfolio_id
             )
             for portfolio_id, _, daily, _ in assessed
         ],
     }
     return {
-        table.split(".")[-1]: _replace(conn, table, [f for f in parts if len(f)])
+        table.split(".")[-1]: replace_table(conn, table, TABLE_DDL[table], parts)
         for table, parts in frames.items()
     }

@@ -34,6 +34,7 @@ from warehouse.columns import (
     SYMBOL,
     TIMESTAMP,
 )
+from warehouse.engines.duckdb import insert_frame
 
 DEFAULT_LATENCY = pd.Timedelta(seconds=1)  # dbt_project.yml's signal_latency_seconds
 WEIGHT_COLUMNS = ("decided_at", "valid_from", "valid_to", "reference_bar", "candidate", "weight")
@@ -297,10 +298,12 @@ def weights_to_signal_rows(weights: pd.DataFrame, portfolio_id: str) -> pd.DataF
     return rows[["portfolio_id", "candidate_id", *SIGNAL_WEIGHTS_COLUMNS]]
 
 
-def _naive_utc(values: pd.Series) -> pd.Series:
-    """UTC wall-clock times without a zone (the warehouse's `timestamp` columns)."""
-    times = pd.to_datetime(values, utc=True)
-    return times.dt.tz_localize(None)
+def naive_utc_columns(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """`frame` with `columns` as UTC wall-clock times without a zone (the warehouse's
+    `timestamp` type); naive input is taken as UTC."""
+    return frame.assign(
+        **{c: pd.to_datetime(frame[c], utc=True).dt.tz_localize(None) for c in columns}
+    )
 
 
 def write_portfolio_weights(
@@ -310,12 +313,7 @@ def write_portfolio_weights(
     foreign = sorted(set(rows["portfolio_id"]) - {portfolio_id})
     if foreign:
         raise ValueError(f"rows: portfolio_id {foreign} differ from {portfolio_id!r}")
-    frame = rows.assign(
-        **{
-            SIGNAL_TIMESTAMP: _naive_utc(rows[SIGNAL_TIMESTAMP]),
-            TIMESTAMP: _naive_utc(rows[TIMESTAMP]),
-        }
-    )
+    frame = naive_utc_columns(rows, (SIGNAL_TIMESTAMP, TIMESTAMP))
     conn.execute(f"create schema if not exists {BACKTESTS_SCHEMA}")
     conn.execute(f"create table if not exists {PORTFOLIO_WEIGHTS_TABLE} ({PORTFOLIO_WEIGHTS_DDL})")
     conn.execute("begin transaction")
@@ -324,11 +322,7 @@ def write_portfolio_weights(
             f"delete from {PORTFOLIO_WEIGHTS_TABLE} where portfolio_id = ?", [portfolio_id]
         )
         if len(frame):
-            conn.register("_portfolio_weights", frame)
-            conn.execute(
-                f"insert into {PORTFOLIO_WEIGHTS_TABLE} by name select * from _portfolio_weights"
-            )
-            conn.unregister("_portfolio_weights")
+            insert_frame(conn, PORTFOLIO_WEIGHTS_TABLE, frame)
         conn.execute("commit")
     except Exception:
         conn.execute("rollback")
