@@ -21,6 +21,7 @@ Timing, so that a replay cut at any T rebuilds exactly the rows published by T:
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -323,7 +324,12 @@ class PortfolioRun:
 
         Decisions run on to the as-of (now, in a batch run) with nothing to learn from
         after the last bar; those days and decisions are left out of the diagnostics.
+        Computed once per run (the writer and the asset's log both read them).
         """
+        return self._diagnostics
+
+    @cached_property
+    def _diagnostics(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         if self.result is None:
             raise ValueError(f"{self.spec.id}: no decision yet, so nothing to assess")
         last = self.returns.attrs.get("last_bar_day", self.result.returns.index[-1])
