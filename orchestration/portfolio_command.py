@@ -14,14 +14,9 @@ from warehouse.settings import Settings
 Outcome = tuple[dict[str, Any], list[str], int]
 # Flags that set a PortfolioSpec field, and those that set a construction-method option.
 SPEC_FLAGS = ("method", "train", "step", "test", "survivors", "min_coverage")
-OPTION_FLAGS = {
-    "max_correlation": "max_correlation",
-    "max_members": "max_members",
-    "max_weight": "max_weight",
-    "allow_cash": "allow_cash",
-}
-# Each target flag picks its method and sets the method's `target` option.
-TARGET_FLAGS = {"target_volatility": "target_volatility", "target_return": "target_return"}
+OPTION_FLAGS = ("max_correlation", "max_members", "max_weight", "allow_cash")
+# Each target flag picks the method of its name and sets that method's `target` option.
+TARGET_FLAGS = ("target_volatility", "target_return")
 
 
 def add_parser(commands: Any) -> None:
@@ -38,14 +33,7 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--as-of", help="point-in-time cut-off for warehouse candidates")
     parser.add_argument(
         "--method",
-        choices=[
-            "equal",
-            "greedy",
-            "max_sharpe",
-            "min_variance",
-            "target_volatility",
-            "target_return",
-        ],
+        help="equal, greedy, max_sharpe, min_variance, target_volatility or target_return",
     )
     parser.add_argument("--train", help="train window, whole days (e.g. 90D)")
     parser.add_argument("--step", help="re-selection step, whole days (e.g. 30D)")
@@ -79,7 +67,7 @@ def _spec(args: argparse.Namespace) -> Any:
             raise ValueError(f"no portfolio declared in {PORTFOLIO_DIR}; pass --spec")
         spec = declared[0]
     changes = {f: getattr(args, f) for f in SPEC_FLAGS if getattr(args, f) is not None}
-    options = {o: getattr(args, a) for a, o in OPTION_FLAGS.items() if getattr(args, a) is not None}
+    options = {o: getattr(args, o) for o in OPTION_FLAGS if getattr(args, o) is not None}
     targets = {m: getattr(args, m) for m in TARGET_FLAGS if getattr(args, m) is not None}
     if len(targets) > 1 or (targets and changes.get("method", next(iter(targets))) not in targets):
         raise ValueError("--target-volatility and --target-return each set the method: pass one")

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from signals.portfolio import SURVIVOR_PRESETS, survivor_filter
+from signals.portfolio import METHODS, SURVIVOR_PRESETS, survivor_filter
 from signals.selection import PerformanceFilter
 from signals.walk_forward import (
     CANDIDATE_SEPARATOR,
@@ -126,6 +126,8 @@ class PortfolioSpec:
                 raise ValueError(f"{source}: {name} must not be negative")
         if pd.Timedelta(self.grace) >= DAY:
             raise ValueError(f"{source}: grace {self.grace!r} must be under a day")
+        if self.method not in METHODS:
+            raise ValueError(f"{source}: unknown method {self.method!r}; known: {sorted(METHODS)}")
         if self.survivors is not None and self.survivors not in SURVIVOR_PRESETS:
             raise ValueError(
                 f"{source}: unknown survivors preset {self.survivors!r}; "
@@ -145,6 +147,22 @@ class PortfolioSpec:
             return cls(**values)
         except (TypeError, ValueError) as error:
             raise ValueError(f"{path}: {error}") from error
+
+    def walk(self, returns: pd.DataFrame, latency: pd.Timedelta) -> WalkForwardResult:
+        """This spec's walk-forward over daily candidate `returns`, published `latency` after
+        each decision."""
+        return walk_forward(
+            returns,
+            train=self.train,
+            step=self.step,
+            test=self.test,
+            latency=latency,
+            performance_filter=self.performance_filter(),
+            method=self.method,
+            min_coverage=self.min_coverage,
+            periods_per_year=PERIODS_PER_YEAR,
+            **self.options,
+        )
 
     def performance_filter(self) -> PerformanceFilter | None:
         """The survivor filter each window applies (None: every covered candidate)."""
@@ -354,18 +372,7 @@ def build_declared_portfolio(
     ):  # no decision yet: no allocation, so no target either
         none = weights_to_signal_rows(pd.DataFrame(columns=list(WEIGHT_COLUMNS)), spec.id)
         return PortfolioRun(spec, returns, None, none, target_weights(none, events, spec.id))
-    result = walk_forward(
-        returns,
-        train=spec.train,
-        step=spec.step,
-        test=spec.test,
-        latency=pd.Timedelta(spec.grace) + pd.Timedelta(spec.latency),
-        performance_filter=spec.performance_filter(),
-        method=spec.method,
-        min_coverage=spec.min_coverage,
-        periods_per_year=PERIODS_PER_YEAR,
-        **spec.options,
-    )
+    result = spec.walk(returns, pd.Timedelta(spec.grace) + pd.Timedelta(spec.latency))
     allocations = weights_to_signal_rows(result.weights, spec.id)
     targets = target_weights(allocations, events, spec.id)
     return PortfolioRun(spec, returns, result, allocations, targets)

@@ -22,7 +22,7 @@ from signals.portfolio_pipeline import (
     PortfolioSpec,
     build_declared_portfolio,
 )
-from signals.walk_forward import WalkForwardResult, summarize, walk_forward
+from signals.walk_forward import WalkForwardResult
 from warehouse.engines.duckdb import table_exists
 
 
@@ -81,19 +81,7 @@ def study_portfolio(
             f"grid run {grid_run!r}: {span.days} days of equity, shorter than the train "
             f"window {spec.train}"
         )
-    result = walk_forward(
-        returns,
-        train=spec.train,
-        step=spec.step,
-        test=spec.test,
-        latency=spec.latency,
-        performance_filter=spec.performance_filter(),
-        method=spec.method,
-        min_coverage=spec.min_coverage,
-        periods_per_year=PERIODS_PER_YEAR,
-        **spec.options,
-    )
-    result = replace(result, summary=summarize(result.returns, result.windows, PERIODS_PER_YEAR))
+    result = spec.walk(returns, pd.Timedelta(spec.latency))
     return PortfolioStudy(spec, f"grid {grid_run}", returns, result)
 
 

@@ -72,6 +72,7 @@ def test_flags_override_the_spec(demo_settings, capsys):
         (["--train", "36h"], "train '36h' must be a positive whole number of days"),
         (["--target-volatility", "0.2", "--target-return", "0.5"], "each set the method"),
         (["--grid", "grid_nope"], "grid run 'grid_nope': no daily equity"),
+        (["--method", "best"], "unknown method 'best'"),
     ],
 )
 def test_bad_requests_exit_2_with_the_reason(demo_settings, capsys, args, message):

@@ -323,6 +323,7 @@ def test_no_decision_before_one_train_window_is_covered(bars, cutoff):
         ({"id": "x", "train": "36h"}, "train '36h' must be a positive whole number of days"),
         ({"id": "x", "step": "0D"}, "step '0D' must be a positive whole number of days"),
         ({"id": "x", "survivors": "best"}, "unknown survivors preset 'best'"),
+        ({"id": "x", "method": "best"}, "unknown method 'best'"),
         ({"id": "x", "thresholds": {"min_alpha": 1}}, "unknown threshold(s) ['min_alpha']"),
         ({"id": "x", "grace": "1D"}, "grace '1D' must be under a day"),
         ({"id": "a|b"}, "id must be non-empty"),
