@@ -1,55 +1,16 @@
-"""Shared bars for the udfs tests: real daily stocks and a seeded random-walk minute series."""
+"""Shared fixtures for the udfs tests: real daily stocks, seeded random-walk minute bars
+(both made in support.bars), a registry restore, and two features registered at run time."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
-import bokeh_sampledata
-import numpy as np
 import pandas as pd
 import pytest
+from support.bars import random_walk_bars as _random_walk_bars
+from support.bars import stock_bars as _stock_bars
 
-from udfs import feature_names, get_feature, register_feature, unregister_feature
-
-STOCKS_CSV = Path(bokeh_sampledata.__file__).parent / "_data" / "stocks.csv.gz"
-
-
-def _stock_bars(ticker: str) -> pd.DataFrame:
-    """One ticker's daily OHLCV from bokeh's sample stocks, on an ascending UTC index."""
-    frame = pd.read_csv(STOCKS_CSV)
-    frame = frame[frame["Ticker"] == ticker]
-    index = pd.DatetimeIndex(pd.to_datetime(frame["Date"]), name="ts").tz_localize("UTC")
-    bars = pd.DataFrame(
-        {
-            "open": frame["Open"].to_numpy(float),
-            "high": frame["High"].to_numpy(float),
-            "low": frame["Low"].to_numpy(float),
-            "close": frame["Close"].to_numpy(float),
-            "volume": frame["Volume"].to_numpy(float),
-        },
-        index=index,
-    )
-    return bars.sort_index()
-
-
-def _random_walk_bars(n: int, seed: int = 42, start: str = "2024-01-02 14:30") -> pd.DataFrame:
-    """Seeded geometric random-walk minute bars (high >= open, close >= low)."""
-    rng = np.random.default_rng(seed)
-    close = 100.0 * np.exp(np.cumsum(rng.normal(0.0, 1e-3, n)))
-    open_ = np.r_[close[0], close[:-1]]
-    spread = np.abs(rng.normal(0.0, 5e-4, (2, n))) * close
-    index = pd.date_range(start, periods=n, freq="1min", tz="UTC", name="ts")
-    return pd.DataFrame(
-        {
-            "open": open_,
-            "high": np.maximum(open_, close) + spread[0],
-            "low": np.minimum(open_, close) - spread[1],
-            "close": close,
-            "volume": rng.integers(1, 10_000, n).astype(float),
-        },
-        index=index,
-    )
+from udfs import FeatureSpec, feature_names, get_feature, register_feature, unregister_feature
 
 
 @pytest.fixture(scope="session")
@@ -92,3 +53,36 @@ def restore_registry() -> Iterator[None]:
         unregister_feature(name)
     for spec in before:
         register_feature(spec)
+
+
+@pytest.fixture
+def counted_feature(restore_registry) -> list[int]:
+    """Registers `counted` (the close, passed through); each call appends its bar count to
+    the returned list."""
+    calls: list[int] = []
+    register_feature(
+        FeatureSpec(
+            name="counted",
+            inputs=("close",),
+            outputs={"counted": "double"},
+            warmup=0,
+            causal=True,
+            func=lambda bars: calls.append(len(bars)) or {"counted": bars["close"]},
+        )
+    )
+    return calls
+
+
+@pytest.fixture
+def range_pct_feature(restore_registry) -> None:
+    """Registers `range_pct`, (high - low) / close, for the duration of the test."""
+    register_feature(
+        FeatureSpec(
+            name="range_pct",
+            inputs=("high", "low", "close"),
+            outputs={"range_pct": "double"},
+            warmup=0,
+            causal=True,
+            func=lambda bars: {"range_pct": (bars["high"] - bars["low"]) / bars["close"]},
+        )
+    )

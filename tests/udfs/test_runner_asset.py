@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from dagster import materialize
-from support.bars import engine_rows
+from support.bars import engine_rows, split_partitions
 
 from orchestration.assets.features import udf_features
 from orchestration.resources import WarehouseResource
@@ -26,15 +26,13 @@ def warehouse(tmp_path: Path) -> WarehouseResource:
     """A warehouse file whose source holds the first 80% of every partition's bars."""
     path = tmp_path / "warehouse.duckdb"
     rows = engine_rows().sort_values(["symbol", "timeframe", "ts"], ignore_index=True)
-    position = rows.groupby(["symbol", "timeframe"]).cumcount()
-    size = rows.groupby(["symbol", "timeframe"])["ts"].transform("size")
+    old, new = split_partitions(rows)
     with duckdb.connect(str(path)) as conn:
         conn.execute("create schema intermediate")
-        conn.register("rows", rows.assign(is_new=position >= (size * 0.8).astype(int)))
-        conn.execute(
-            f"create table {SOURCE} as select * exclude (is_new) from rows where not is_new"
-        )
-        conn.execute("create table pending as select * exclude (is_new) from rows where is_new")
+        conn.register("old_rows", old)
+        conn.execute(f"create table {SOURCE} as select * from old_rows")
+        conn.register("new_rows", new)
+        conn.execute("create table pending as select * from new_rows")
     return WarehouseResource(home=str(tmp_path), lake=str(tmp_path / "lake"), duckdb_path=str(path))
 
 

@@ -8,8 +8,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from support.bars import source_rows
+from support.compare import assert_partition_is_compute_features, expected_features
 
-from udfs import FeatureSpec, compute_features, output_columns, register_feature
+from udfs import output_columns
 from udfs.runners import duckdb_stream as stream
 from udfs.runners.duckdb import run_features
 
@@ -28,11 +30,7 @@ def _source_frame(random_walk_bars) -> pd.DataFrame:
         length = pd.Timedelta(minutes=MINUTES[timeframe])
         bars = random_walk_bars(n, seed=seed).tz_localize(None)
         bars.index = pd.date_range("2024-03-01 14:30", periods=n, freq=length, name="ts")
-        frame = bars.reset_index()
-        frame.insert(0, "timeframe", timeframe)
-        frame.insert(0, "symbol", symbol)
-        frame["available_at"] = frame["ts"] + length + pd.Timedelta(seconds=2)
-        frames.append(frame)
+        frames.append(source_rows(bars, symbol, timeframe, length + pd.Timedelta(seconds=2)))
     frame = pd.concat(frames, ignore_index=True)
     return frame.sample(frac=1.0, random_state=0).reset_index(drop=True)
 
@@ -63,13 +61,6 @@ def target_frame(conn: duckdb.DuckDBPyConnection, table: str = TARGET) -> pd.Dat
     return conn.sql(f"select * from {table} order by symbol, timeframe, ts").df()
 
 
-def expected_features(source: pd.DataFrame, symbol: str, timeframe: str, names=None):
-    """`compute_features` on one partition of the source frame."""
-    part = source[(source["symbol"] == symbol) & (source["timeframe"] == timeframe)]
-    bars = part.set_index("ts").sort_index().tz_localize("UTC")
-    return compute_features(bars[["open", "high", "low", "close", "volume"]], names)
-
-
 def test_target_has_one_row_per_source_row_and_the_contract_columns(conn):
     written = run_features(conn)
     assert written == sum(PARTITIONS.values())
@@ -92,11 +83,7 @@ def test_values_equal_compute_features_per_partition(conn, source):
     target = target_frame(conn)
     for symbol, timeframe in PARTITIONS:
         rows = target[(target["symbol"] == symbol) & (target["timeframe"] == timeframe)]
-        expected = expected_features(source, symbol, timeframe)
-        np.testing.assert_array_equal(rows["ts"].to_numpy(), expected.index.tz_localize(None))
-        for column in output_columns():
-            got = rows[column].to_numpy(dtype=np.float64, na_value=np.nan)
-            np.testing.assert_array_equal(got, expected[column].to_numpy())
+        assert_partition_is_compute_features(rows, source, symbol, timeframe)
 
 
 def test_keys_and_available_at_are_carried_over(conn):
@@ -152,17 +139,7 @@ def test_small_read_and_write_batches_give_the_same_table(conn, monkeypatch):
     )
 
 
-def test_a_registered_custom_feature_is_computed_when_named(conn, restore_registry):
-    register_feature(
-        FeatureSpec(
-            name="range_pct",
-            inputs=("high", "low", "close"),
-            outputs={"range_pct": "double"},
-            warmup=0,
-            causal=True,
-            func=lambda bars: {"range_pct": (bars["high"] - bars["low"]) / bars["close"]},
-        )
-    )
+def test_a_registered_custom_feature_is_computed_when_named(conn, range_pct_feature):
     assert run_features(conn, names=["range_pct", "rsi_14"]) == sum(PARTITIONS.values())
     assert conn.sql(f"select * from {TARGET} limit 0").columns == [*KEYS, "range_pct", "rsi_14"]
     check = conn.execute(

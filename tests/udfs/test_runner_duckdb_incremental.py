@@ -12,7 +12,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from support.bars import FEATURE_COLUMNS, engine_rows
+from support.bars import FEATURE_COLUMNS, engine_rows, split_partitions
 from support.compare import assert_same_features
 
 from udfs import FeatureSpec, get_feature, output_columns, register_feature
@@ -39,10 +39,7 @@ def rows() -> pd.DataFrame:
 @pytest.fixture
 def split(rows) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(old, new): the first 80% of every partition's bars, and the rest."""
-    position = rows.groupby(["symbol", "timeframe"]).cumcount()
-    size = rows.groupby(["symbol", "timeframe"])["ts"].transform("size")
-    old = position < (size * 0.8).astype(int)
-    return rows[old], rows[~old]
+    return split_partitions(rows)
 
 
 @pytest.fixture
@@ -104,18 +101,8 @@ def test_appending_bars_writes_only_them_and_matches_a_full_recompute(conn, spli
     assert_equals_full_recompute(conn)
 
 
-def test_the_udfs_see_only_the_lookback_and_the_new_bars(conn, split, restore_registry):
-    calls = []
-    register_feature(
-        FeatureSpec(
-            name="counted",
-            inputs=("close",),
-            outputs={"counted": "double"},
-            warmup=0,
-            causal=True,
-            func=lambda bars: calls.append(len(bars)) or {"counted": bars["close"]},
-        )
-    )
+def test_the_udfs_see_only_the_lookback_and_the_new_bars(conn, split, counted_feature):
+    calls = counted_feature
     materialize_features(conn, target="features.counted", names=["counted"], workers=1)
     calls.clear()
     btc = split[1][(split[1]["symbol"] == "BTCUSD") & (split[1]["timeframe"] == "1m")]

@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from support.bars import KEY_COLUMNS, engine_rows
-from support.compare import assert_same_features
+from support.compare import assert_same_features, expected_features
 from support.postgres import load_bars
 
-from udfs import compute_features, output_columns
+from udfs import output_columns
 from udfs.runners.duckdb import run_features as run_duckdb
 from udfs.runners.postgres import run_features as run_postgres
 from udfs.runners.spark import run_features as run_spark
@@ -109,9 +109,7 @@ def assert_same_table(got: pd.DataFrame, want: pd.DataFrame, engine: str) -> Non
 
 def test_duckdb_is_compute_features_per_partition(duckdb_table, rows):
     for (symbol, timeframe), part in duckdb_table.groupby(["symbol", "timeframe"]):
-        source = rows[(rows["symbol"] == symbol) & (rows["timeframe"] == timeframe)]
-        bars = source.set_index("ts").sort_index()[["open", "high", "low", "close", "volume"]]
-        want = compute_features(bars.tz_localize("UTC"))
+        want = expected_features(rows, symbol, timeframe)
         for column in output_columns():
             np.testing.assert_array_equal(part[column].to_numpy(), want[column].to_numpy())
 

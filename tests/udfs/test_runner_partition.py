@@ -6,6 +6,7 @@ import cloudpickle
 import numpy as np
 import pandas as pd
 import pytest
+from support.bars import source_rows
 
 from udfs import FeatureSpec, compute_features, get_feature, register_feature
 from udfs.runners import RUNNER_MODULES, runner_for
@@ -16,11 +17,7 @@ from udfs.runners.partition import FeaturePlan, compute_arrays, group_function, 
 
 def partition_rows(random_walk_bars, n: int = 300) -> pd.DataFrame:
     """One partition as an engine hands it over: key columns, bars, available_at."""
-    bars = random_walk_bars(n, seed=5).tz_localize(None).reset_index()
-    bars.insert(0, "timeframe", "1m")
-    bars.insert(0, "symbol", "BTCUSD")
-    bars["available_at"] = bars["ts"] + pd.Timedelta(minutes=1)
-    return bars
+    return source_rows(random_walk_bars(n, seed=5), "BTCUSD", "1m", pd.Timedelta(minutes=1))
 
 
 def test_plan_groups_columns_by_spec_in_request_order():

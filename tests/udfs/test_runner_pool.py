@@ -79,18 +79,8 @@ def test_workers_compute_features_registered_at_run_time(random_walk_bars, resto
         assert {int(f["pid"][0]) for _, f in computer.map(parts)} == {os.getpid()}
 
 
-def test_warm_up_runs_in_the_driver(random_walk_bars, restore_registry):
-    calls = []
-    register_feature(
-        FeatureSpec(
-            name="counted",
-            inputs=("close",),
-            outputs={"counted": "double"},
-            warmup=0,
-            causal=True,
-            func=lambda bars: calls.append(len(bars)) or {"counted": bars["close"]},
-        )
-    )
+def test_warm_up_runs_in_the_driver(random_walk_bars, counted_feature):
+    calls = counted_feature
     computer = FeatureComputer(FeaturePlan.resolve(["counted"]), workers=2)
     computer.warm_up(make_partitions(random_walk_bars, [40])[0])
     with computer:

@@ -10,9 +10,10 @@ import pandas as pd
 import psycopg
 import pytest
 from support.bars import KEY_COLUMNS, engine_rows, minute_rows
+from support.compare import assert_partition_is_compute_features, expected_features
 from support.postgres import load_bars
 
-from udfs import FeatureSpec, compute_features, output_columns, register_feature
+from udfs import output_columns
 from udfs.runners.postgres import run_features
 
 pytestmark = pytest.mark.postgres
@@ -54,13 +55,6 @@ def target_frame(conn: psycopg.Connection, table: str = TARGET) -> pd.DataFrame:
     return frame
 
 
-def expected(rows: pd.DataFrame, symbol: str, timeframe: str, names=None) -> pd.DataFrame:
-    """`compute_features` on one partition of the source rows."""
-    part = rows[(rows["symbol"] == symbol) & (rows["timeframe"] == timeframe)]
-    bars = part.set_index("ts").sort_index().tz_localize("UTC")
-    return compute_features(bars[["open", "high", "low", "close", "volume"]], names)
-
-
 def partitions(rows: pd.DataFrame) -> list[tuple[str, str]]:
     """(symbol, timeframe) pairs of the source."""
     return sorted(set(zip(rows["symbol"], rows["timeframe"], strict=True)))
@@ -98,11 +92,7 @@ def test_values_equal_compute_features_and_warmups_are_null(conn, rows):
     target = target_frame(conn)
     for symbol, timeframe in partitions(rows):
         part = target[(target["symbol"] == symbol) & (target["timeframe"] == timeframe)]
-        want = expected(rows, symbol, timeframe)
-        np.testing.assert_array_equal(part["ts"].to_numpy(), want.index.tz_localize(None))
-        for column in output_columns():
-            got = part[column].to_numpy(dtype=np.float64, na_value=np.nan)
-            np.testing.assert_array_equal(got, want[column].to_numpy())
+        assert_partition_is_compute_features(part, rows, symbol, timeframe)
     short = target[target["symbol"] == "SOLUSD"]
     assert short["macd"].isna().all() and short["rsi_14"].notna().any()
 
@@ -149,17 +139,7 @@ def test_one_or_two_workers_write_the_same_table(conn):
     )
 
 
-def test_a_feature_registered_at_run_time_is_computed_in_the_workers(conn, rows, restore_registry):
-    register_feature(
-        FeatureSpec(
-            name="range_pct",
-            inputs=("high", "low", "close"),
-            outputs={"range_pct": "double"},
-            warmup=0,
-            causal=True,
-            func=lambda bars: {"range_pct": (bars["high"] - bars["low"]) / bars["close"]},
-        )
-    )
+def test_a_feature_registered_at_run_time_is_computed_in_the_workers(conn, rows, range_pct_feature):
     assert run_features(conn, names=["range_pct"], workers=2) == len(rows)
     worst = conn.execute(
         f"select max(abs(t.range_pct - (s.high - s.low) / s.close)), count(t.range_pct) "
@@ -196,7 +176,7 @@ def test_timestamptz_sources_keep_their_type_and_values(postgres_cluster, databa
         got = conn.execute("select ts, available_at, macd from features.tz order by ts").fetchall()
     assert got[0][0] == dt.datetime(2024, 3, 4, tzinfo=dt.UTC)
     assert got[-1][1] == dt.datetime(2024, 3, 4, 3, 20, 2, tzinfo=dt.UTC)
-    want = expected(rows, "BTCUSD", "1m", ["macd"])["macd"].to_numpy()
+    want = expected_features(rows, "BTCUSD", "1m", ["macd"])["macd"].to_numpy()
     np.testing.assert_array_equal(np.array([r[2] for r in got], dtype=float), want)
 
 
