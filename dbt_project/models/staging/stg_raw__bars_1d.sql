@@ -2,21 +2,7 @@ with
 
 source as (select * from {{ source('raw', 'bars_1d') }}),
 
-renamed as (
-    select
-        upper(trim(symbol)) as symbol,
-        ts,
-        open,
-        high,
-        low,
-        close,
-        volume,
-        adj_close,
-        available_at,
-        _source_file as source_file,
-        _received_at as received_at
-    from source
-),
+renamed as ({{ raw_bars_1d_renamed('source') }}),
 
 latest as (
     {{ latest_known('renamed', ['symbol', 'ts'], ['symbol', 'ts', 'open', 'high', 'low',

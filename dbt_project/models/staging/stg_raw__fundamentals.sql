@@ -5,18 +5,7 @@ with
 
 source as (select * from {{ source('raw', 'fundamentals') }}),
 
-renamed as (
-    select
-        upper(trim(symbol)) as symbol,
-        cast(period_end as date) as period_end,
-        cast(filing_date as date) as filing_date,
-        lower(trim(metric)) as metric,
-        value,
-        available_at,
-        _source_file as source_file,
-        _received_at as received_at
-    from source
-),
+renamed as ({{ raw_fundamentals_renamed('source') }}),
 
 versions as (
     {{ version_chain('renamed', ['symbol', 'period_end', 'metric'], ['symbol', 'period_end',

@@ -4,18 +4,7 @@ with
 
 source as (select * from {{ source('raw', 'short_interest') }}),
 
-renamed as (
-    select
-        upper(trim(symbol)) as symbol,
-        cast(settlement_date as date) as settlement_date,
-        cast(publication_date as date) as publication_date,
-        short_interest,
-        avg_daily_volume,
-        available_at,
-        _source_file as source_file,
-        _received_at as received_at
-    from source
-),
+renamed as ({{ raw_short_interest_renamed('source') }}),
 
 versions as (
     {{ version_chain('renamed', ['symbol', 'settlement_date'], ['symbol', 'settlement_date',

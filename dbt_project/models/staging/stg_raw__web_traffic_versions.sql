@@ -4,17 +4,7 @@ with
 
 source as (select * from {{ source('raw', 'web_traffic') }}),
 
-renamed as (
-    select
-        upper(trim(symbol)) as symbol,
-        cast(date as date) as visit_date,
-        lower(trim(domain)) as domain,
-        visits,
-        available_at,
-        _source_file as source_file,
-        _received_at as received_at
-    from source
-),
+renamed as ({{ raw_web_traffic_renamed('source') }}),
 
 versions as (
     {{ version_chain('renamed', ['symbol', 'visit_date', 'domain'], ['symbol', 'visit_date',
