@@ -75,3 +75,8 @@ jit = njit(cache=True, nogil=True, error_model="numpy")
 # the latency on a recursion's dependency chain), as TA-Lib's own build does. Only for
 # TA-Lib-style recursions: kernels that reproduce pandas bit for bit must not use it.
 jit_fma = njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
+# For a row step several kernels share: numba pastes its IR into each caller's loop, so
+# the caller compiles as if the code were written there (a plain `jit` call to a step
+# holding a loop stays a call: 3.6x slower on rolling_var's step). Check the timing of
+# each caller: an array argument can leave a reference-count call per row (see variance).
+jit_inline = njit(inline="always", nogil=True, error_model="numpy")

@@ -16,10 +16,53 @@ from __future__ import annotations
 
 import numpy as np
 
-from udfs.kernels.jit import jit
+from udfs.kernels.jit import jit, jit_inline
 
 # Rows between exact re-summations of a running window sum.
 RESUM_EVERY = 1024
+
+
+@jit_inline
+def sum_start():
+    """Empty state of `sum_step`: (total, nobs, run, prev, countdown)."""
+    return 0.0, 0, 0, np.nan, RESUM_EVERY
+
+
+@jit_inline
+def sum_step(state, x, i, window):
+    """Move a running sum of x's non-NaN values to the window ending at row i; new state.
+
+    Adds x[i], drops x[i - window], counts in `run` the trailing values equal to the last
+    one (`prev`) and re-sums the window exactly every RESUM_EVERY rows. Inlined into each
+    kernel's loop, so a fused kernel runs the same operations as `_running_total`.
+    """
+    total, nobs, run, prev, countdown = state
+    value = x[i]
+    if value == value:
+        total += value
+        nobs += 1
+        run = run + 1 if value == prev else 1
+        prev = value
+    if i >= window:
+        old = x[i - window]
+        if old == old:
+            total -= old
+            nobs -= 1
+    countdown -= 1
+    if countdown == 0:
+        countdown = RESUM_EVERY
+        total = 0.0
+        for j in range(max(0, i - window + 1), i + 1):
+            if x[j] == x[j]:
+                total += x[j]
+    return total, nobs, run, prev, countdown
+
+
+@jit_inline
+def sum_mean(state):
+    """Mean of a `sum_step` window with observations: exactly the value when all are equal."""
+    total, nobs, run, prev, _ = state
+    return prev if run >= nobs else total / nobs
 
 
 @jit
@@ -31,33 +74,13 @@ def _running_total(x, window, min_periods, mean):
     """
     n = x.shape[0]
     out = np.empty(n)
-    total = 0.0
-    nobs = 0
-    run = 0
-    prev = np.nan
-    countdown = RESUM_EVERY
+    state = sum_start()
     for i in range(n):
-        value = x[i]
-        if value == value:
-            total += value
-            nobs += 1
-            run = run + 1 if value == prev else 1
-            prev = value
-        if i >= window:
-            old = x[i - window]
-            if old == old:
-                total -= old
-                nobs -= 1
-        countdown -= 1
-        if countdown == 0:
-            countdown = RESUM_EVERY
-            total = 0.0
-            for j in range(max(0, i - window + 1), i + 1):
-                if x[j] == x[j]:
-                    total += x[j]
+        state = sum_step(state, x, i, window)
+        total, nobs, run, prev, _ = state
         if nobs >= min_periods and nobs > 0:
             if mean:
-                out[i] = prev if run >= nobs else total / nobs
+                out[i] = sum_mean(state)
             else:
                 out[i] = prev * nobs if run >= nobs else total
         elif nobs == 0 and min_periods == 0 and not mean:

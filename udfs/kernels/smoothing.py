@@ -31,41 +31,14 @@ def ewm_mean(x, com, min_periods):
     the running mean leaves it untouched; rows before `min_periods` observations are NaN.
     Between two observations pandas divides by old + new weight, which is exactly 1.0
     for the usual spans; that division is then skipped (dividing by 1.0 is exact).
+    One `ewm_step` per row.
     """
     n = x.shape[0]
     out = np.empty(n)
-    if n == 0:
-        return out
-    alpha = 1.0 / (1.0 + com)
-    old_wt_factor = 1.0 - alpha
-    steady_new_wt = 1.0 - old_wt_factor if com == 1.0 else alpha
-    unit_norm = old_wt_factor + steady_new_wt == 1.0
-    new_wt = alpha
-    weighted = x[0]
-    nobs = 1 if weighted == weighted else 0
-    out[0] = weighted if nobs >= min_periods and nobs > 0 else np.nan
-    old_wt = 1.0
-    for j in range(1, n):
-        cur = x[j]
-        is_observation = cur == cur
-        if is_observation:
-            nobs += 1
-        if weighted == weighted:
-            if is_observation and old_wt == 1.0 and unit_norm:
-                if weighted != cur:
-                    weighted = old_wt_factor * weighted + steady_new_wt * cur
-            else:
-                old_wt *= old_wt_factor
-                if com == 1.0:
-                    new_wt = 1.0 - old_wt
-                if is_observation:
-                    if weighted != cur:
-                        weighted = old_wt * weighted + new_wt * cur
-                        weighted = weighted / (old_wt + new_wt)
-                    old_wt = 1.0
-        elif is_observation:
-            weighted = cur
-        out[j] = weighted if nobs >= min_periods and nobs > 0 else np.nan
+    state = ewm_start(com)
+    for j in range(n):
+        state = ewm_step(state, x[j])
+        out[j] = ewm_value(state, min_periods)
     return out
 
 
@@ -86,7 +59,7 @@ def ewm_start(com):
 def ewm_step(state, cur):
     """Feed one value to a pandas ewm(adjust=False) state; returns the new state.
 
-    `ewm_mean` unrolled by one row, for kernels that run several EMAs in one pass; the
+    The row step of `ewm_mean`, also for kernels that run several EMAs in one pass; the
     value is state[0], defined once state[2] (observations) reaches min_periods.
     """
     weighted, old_wt, nobs, factor, steady, com = state

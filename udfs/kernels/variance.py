@@ -4,8 +4,55 @@ from __future__ import annotations
 
 import numpy as np
 
-from udfs.kernels.jit import jit
-from udfs.kernels.rolling import RESUM_EVERY
+from udfs.kernels.jit import jit, jit_inline
+from udfs.kernels.rolling import sum_mean, sum_start, sum_step
+
+
+@jit_inline
+def _var_rebased(x, i, window, ref):
+    """State (ref, s1, s2, nobs, since = 0) of the window ending at row i, re-summed exactly."""
+    s1 = 0.0
+    s2 = 0.0
+    nobs = 0
+    for j in range(max(0, i - window + 1), i + 1):
+        if x[j] == x[j]:
+            d = x[j] - ref
+            s1 += d
+            s2 += d * d
+            nobs += 1
+    return ref, s1, s2, nobs, 0
+
+
+@jit_inline
+def _var_moved(state, value, old):
+    """The deviation sums one row on: `old` leaves the window, `value` enters (NaN skipped).
+
+    Takes the two values, not the array: an array handed to an inlined helper can leave a
+    reference-count call per row in the caller's loop (measured 2x slower here).
+    """
+    ref, s1, s2, nobs, since = state
+    if old == old:
+        d = old - ref
+        s1 -= d
+        s2 -= d * d
+        nobs -= 1
+    if value == value:
+        d = value - ref
+        s1 += d
+        s2 += d * d
+        nobs += 1
+    return ref, s1, s2, nobs, since + 1
+
+
+@jit_inline
+def _var_value(state, run, min_periods, ddof):
+    """Variance of a deviation-sum window: 0 when its `run` trailing equal values cover it."""
+    _, s1, s2, nobs, _ = state
+    if nobs >= min_periods and nobs > ddof:
+        if nobs == 1 or run >= nobs:
+            return 0.0
+        return max((s2 - s1 * s1 / nobs) / (nobs - ddof), 0.0)
+    return np.nan
 
 
 @jit
@@ -21,52 +68,19 @@ def rolling_var(x, window, min_periods, ddof):
     n = x.shape[0]
     out = np.empty(n)
     min_periods = max(min_periods, 1)
-    ref = 0.0
-    s1 = 0.0
-    s2 = 0.0
-    nobs = 0
     run = 0
     prev = np.nan
-    since = window
+    state = (0.0, 0.0, 0.0, 0, window)  # (ref, s1, s2, nobs, rows since the last re-base)
     for i in range(n):
         value = x[i]
         if value == value:
             run = run + 1 if value == prev else 1
             prev = value
-        since += 1
-        if since >= window:
-            if value == value:
-                ref = value
-            s1 = 0.0
-            s2 = 0.0
-            nobs = 0
-            for j in range(max(0, i - window + 1), i + 1):
-                if x[j] == x[j]:
-                    d = x[j] - ref
-                    s1 += d
-                    s2 += d * d
-                    nobs += 1
-            since = 0
+        if state[4] + 1 >= window:
+            state = _var_rebased(x, i, window, value if value == value else state[0])
         else:
-            if i >= window:
-                old = x[i - window]
-                if old == old:
-                    d = old - ref
-                    s1 -= d
-                    s2 -= d * d
-                    nobs -= 1
-            if value == value:
-                d = value - ref
-                s1 += d
-                s2 += d * d
-                nobs += 1
-        if nobs >= min_periods and nobs > ddof:
-            if nobs == 1 or run >= nobs:
-                out[i] = 0.0
-            else:
-                out[i] = max((s2 - s1 * s1 / nobs) / (nobs - ddof), 0.0)
-        else:
-            out[i] = np.nan
+            state = _var_moved(state, value, x[i - window] if i >= window else np.nan)
+        out[i] = _var_value(state, run, min_periods, ddof)
     return out
 
 
@@ -74,74 +88,20 @@ def rolling_var(x, window, min_periods, ddof):
 def rolling_mean_var(x, window, ddof):
     """(rolling_mean(x, window, window), rolling_var(x, window, window, ddof)) in one pass.
 
-    Same operations as the two kernels, so the same values, bit for bit.
+    Same steps as the two kernels, so the same values, bit for bit.
     """
     n = x.shape[0]
     mean = np.empty(n)
     var = np.empty(n)
-    total = 0.0
-    nobs = 0
-    run = 0
-    prev = np.nan
-    countdown = RESUM_EVERY
-    ref = 0.0
-    s1 = 0.0
-    s2 = 0.0
-    var_nobs = 0
-    since = window
+    state = sum_start()
+    var_state = (0.0, 0.0, 0.0, 0, window)  # as in rolling_var
     for i in range(n):
         value = x[i]
-        valid = value == value
-        if valid:
-            total += value
-            nobs += 1
-            run = run + 1 if value == prev else 1
-            prev = value
-        old = x[i - window] if i >= window else np.nan
-        if old == old:
-            total -= old
-            nobs -= 1
-        countdown -= 1
-        if countdown == 0:
-            countdown = RESUM_EVERY
-            total = 0.0
-            for j in range(max(0, i - window + 1), i + 1):
-                if x[j] == x[j]:
-                    total += x[j]
-        since += 1
-        if since >= window:
-            if valid:
-                ref = value
-            s1 = 0.0
-            s2 = 0.0
-            var_nobs = 0
-            for j in range(max(0, i - window + 1), i + 1):
-                if x[j] == x[j]:
-                    d = x[j] - ref
-                    s1 += d
-                    s2 += d * d
-                    var_nobs += 1
-            since = 0
+        if var_state[4] + 1 >= window:
+            var_state = _var_rebased(x, i, window, value if value == value else var_state[0])
         else:
-            if old == old:
-                d = old - ref
-                s1 -= d
-                s2 -= d * d
-                var_nobs -= 1
-            if valid:
-                d = value - ref
-                s1 += d
-                s2 += d * d
-                var_nobs += 1
-        if nobs >= window:
-            mean[i] = prev if run >= nobs else total / nobs
-        else:
-            mean[i] = np.nan
-        if var_nobs >= max(window, 1) and var_nobs > ddof:
-            if var_nobs == 1 or run >= var_nobs:
-                var[i] = 0.0
-            else:
-                var[i] = max((s2 - s1 * s1 / var_nobs) / (var_nobs - ddof), 0.0)
-        else:
-            var[i] = np.nan
+            var_state = _var_moved(var_state, value, x[i - window] if i >= window else np.nan)
+        state = sum_step(state, x, i, window)
+        mean[i] = sum_mean(state) if state[1] >= window else np.nan
+        var[i] = _var_value(var_state, state[2], max(window, 1), ddof)
     return mean, var

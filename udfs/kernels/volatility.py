@@ -7,11 +7,13 @@ import numpy as np
 from udfs.kernels.jit import jit, jit_fma
 from udfs.kernels.pairwise import numpy_sum
 from udfs.kernels.rolling import (
-    RESUM_EVERY,
     rolling_max,
     rolling_mean,
     rolling_sum,
     suffix_max_min,
+    sum_mean,
+    sum_start,
+    sum_step,
 )
 from udfs.kernels.variance import rolling_mean_var
 
@@ -110,9 +112,9 @@ def donchian(high, low, close, window):
     """(lower, upper, middle, width %, %b) of the `window`-bar high/low channel.
 
     One pass, block by block (see `suffix_max_min`): each row's channel (a window holding
-    a NaN is NaN, tracked by the last NaN row), the rolling mean of close (the running sum
-    of `rolling_mean`, same operations in the same order) and the ratios. Fused so the
-    mean's add/subtract chain overlaps the channel work instead of running in its own pass.
+    a NaN is NaN, tracked by the last NaN row), the rolling mean of close (`sum_step`, the
+    row step of `rolling_mean`) and the ratios. Fused so the mean's add/subtract chain
+    overlaps the channel work instead of running in its own pass.
     """
     n = close.shape[0]
     lower = np.empty(n)
@@ -124,11 +126,7 @@ def donchian(high, low, close, window):
     bottom_suffix = np.full(window + 1, np.inf)
     top_nan = -1
     bottom_nan = -1
-    total = 0.0
-    nobs = 0
-    run = 0  # trailing observations equal to the last one (see rolling._running_total)
-    prev = np.nan
-    countdown = RESUM_EVERY
+    state = sum_start()  # the running sum of close
     for block in range(0, n, window):
         count = min(window, n - block)
         top_run = -np.inf
@@ -149,31 +147,13 @@ def donchian(high, low, close, window):
             bottom = bottom if i - bottom_nan >= window else np.nan
             upper[i] = top
             lower[i] = bottom
-            value = close[i]
-            if value == value:
-                total += value
-                nobs += 1
-                run = run + 1 if value == prev else 1
-                prev = value
-            if i >= window:
-                old = close[i - window]
-                if old == old:
-                    total -= old
-                    nobs -= 1
-            countdown -= 1
-            if countdown == 0:
-                countdown = RESUM_EVERY
-                total = 0.0
-                for k in range(max(0, i - window + 1), i + 1):
-                    if close[k] == close[k]:
-                        total += close[k]
-            mean = np.nan
-            if nobs >= window and nobs > 0:
-                mean = prev if run >= nobs else total / nobs
+            state = sum_step(state, close, i, window)
+            nobs = state[1]
+            mean = sum_mean(state) if nobs >= window and nobs > 0 else np.nan
             gap = top - bottom
             middle[i] = (gap / 2.0) + bottom
             width[i] = (gap / mean) * 100
-            percent[i] = (value - bottom) / gap
+            percent[i] = (close[i] - bottom) / gap
         suffix_max_min(high, low, block, count, top_suffix, bottom_suffix)
     return lower, upper, middle, width, percent
 
